@@ -1,0 +1,143 @@
+"""The ``spikebridge`` command line.
+
+spikebridge models [--json]
+spikebridge show MODEL [--method M] [--torch]
+spikebridge parity MODEL [--method M] [--dtype float64|float32] [--duration MS]
+                         [--device D] [--json]
+spikebridge demo [--out DIR] [--device D] [--models A,B]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from .errors import SpikebridgeError
+
+
+def _models(args: argparse.Namespace) -> int:
+    from .model import list_models, load_model
+
+    names = list_models()
+    if args.json:
+        print(json.dumps(names))
+        return 0
+    for name in names:
+        model = load_model(name)
+        first_line = model.doc.splitlines()[0]
+        print(f"{name:<13} {model.method:<18} {first_line}")
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    from .model import load_model
+
+    model = load_model(args.model)
+    if args.torch:
+        from .torch.codegen import torch_step
+
+        print(torch_step(model, args.method).source)
+        return 0
+    print(f'"""{model.doc}"""\n')
+    print(f"method: {model.method} (supported: {', '.join(model.methods)}); dt = {model.dt}")
+    print(model.equations.strip())
+    for event in model.events:
+        print(
+            f"event {event.name}: {event.condition}" + (f" -> {event.reset}" if event.reset else "")
+        )
+    if model.refractory is not None:
+        print(f"refractory: {model.refractory}")
+    return 0
+
+
+def _parity(args: argparse.Namespace) -> int:
+    from brian2 import ms
+
+    from .parity import parity
+
+    report = parity(
+        args.model,
+        method=args.method,
+        dtype=args.dtype,
+        duration=None if args.duration is None else args.duration * ms,
+        device=args.device,
+    )
+    if args.json:
+        print(json.dumps(report.to_dict()))
+    else:
+        for key, value in report.to_dict().items():
+            print(f"{key:>18}: {value}")
+    return 0 if report.within_tolerance else 1
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from .report import summary, write_demo_report
+
+    models = args.models.split(",") if args.models else None
+    results = write_demo_report(args.out, device=args.device, models=models)
+    print(summary(results))
+    print(f"report: {args.out}/report.md")
+    ok = all(row["within_tolerance"] for row in results["parity"])
+    return 0 if ok else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="spikebridge",
+        description="Spiking neuron models written once as Brian2 equations, simulated by "
+        "Brian2 and trained in PyTorch with identical dynamics.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    models = sub.add_parser("models", help="list the models in equations/")
+    models.add_argument("--json", action="store_true", help="print a JSON list of model names")
+    models.set_defaults(run=_models)
+
+    show = sub.add_parser("show", help="print a model's definition or its generated torch step")
+    show.add_argument("model", help="model name or path of a model file")
+    show.add_argument("--method", default=None, help="integration method (default: declared)")
+    show.add_argument("--torch", action="store_true", help="print the generated torch source")
+    show.set_defaults(run=_show)
+
+    parity = sub.add_parser(
+        "parity",
+        help="simulate a model on Brian2 and torch and compare (exit 1 if out of tolerance)",
+    )
+    parity.add_argument("model", help="model name or path of a model file")
+    parity.add_argument("--method", default=None, help="integration method (default: declared)")
+    parity.add_argument("--dtype", default="float64", choices=("float64", "float32"))
+    parity.add_argument(
+        "--duration", type=float, default=None, help="duration in ms (default: 20 ms, >= 200 steps)"
+    )
+    parity.add_argument(
+        "--device",
+        default="cpp_standalone",
+        help="Brian2 device: runtime, numpy, cpp_standalone, cuda_standalone, genn",
+    )
+    parity.add_argument("--json", action="store_true", help="print one JSON object")
+    parity.set_defaults(run=_parity)
+
+    demo = sub.add_parser(
+        "demo", help="the main job: all models on both engines, report with figures"
+    )
+    demo.add_argument("--out", default="reports", help="output folder (default: reports)")
+    demo.add_argument("--device", default="cpp_standalone", help="Brian2 device")
+    demo.add_argument("--models", default=None, help="comma-separated subset of models")
+    demo.set_defaults(run=_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.run(args)
+    except SpikebridgeError as exc:
+        print(f"spikebridge: error: {exc}", file=sys.stderr)
+        return 2
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
