@@ -1,0 +1,66 @@
+"""The command line: models, show, parity, and its error handling."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+import spikebridge as sb
+from spikebridge.cli import main
+
+
+def test_models_json(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["models", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == sb.list_models()
+
+
+def test_models_table(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    assert "tv_lif2hh" in out and "exponential_euler" in out
+
+
+def test_show_prints_the_generated_torch_step(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["show", "hh", "--method", "euler", "--torch"]) == 0
+    source = capsys.readouterr().out
+    assert "def step(state, params, t, dt, spike_fn):" in source
+    assert "Brian2's 'euler' code for model 'hh'" in source and "_0F.exprel(" in source
+
+
+def test_parity_json_has_the_documented_keys(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["parity", "lif_dl", "--device", "numpy", "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0
+    for key in ("model", "method", "dtype", "max_abs_v", "spikes_brian2", "spikes_torch",
+                "spike_steps_equal"):  # fmt: skip
+        assert key in report
+    assert report["spike_steps_equal"] is True and report["spikes_brian2"] > 0
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["parity", "nope"], "Unknown model 'nope'"),
+        (["parity", "hh", "--method", "rk3"], "does not support method 'rk3'"),
+        (["parity", "hh", "--device", "tpu"], "Unknown Brian2 device 'tpu'"),
+    ],
+)
+def test_errors_exit_2_with_a_message(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", [[], ["models"], ["show"], ["parity"], ["demo"]])
+def test_every_command_has_help(command: list[str]) -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "spikebridge.cli", *command, "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "usage: spikebridge" in out
