@@ -20,16 +20,17 @@ beta = 1 - dt/tau_m (see :mod:`spikebridge.discretize`).
 
 from brian2 import Mohm, ms, mV, namp
 
-EQUATIONS = """
-dv/dt = (E_L - v + R_m*I)/tau_m : volt (unless refractory)
+MEMBRANE_EQUATION = "dv/dt = (E_L - v + R_m*I)/tau_m : volt"
+LIF_PARAMETERS = """
 I : amp
 R_m : ohm
 tau_m : second
 E_L : volt
 v_th : volt
 v_reset : volt
-t_ref : second
 """
+
+EQUATIONS = MEMBRANE_EQUATION + " (unless refractory)" + LIF_PARAMETERS + "t_ref : second\n"
 
 THRESHOLD = "v > v_th"
 RESET = "v = v_reset"

@@ -14,11 +14,13 @@ from typing import Any
 import numpy as np
 from brian2 import ms, second
 
-from .brian.simulate import simulate_brian2
+from .brian.program import step_program
+from .brian.simulate import run_brian2
 from .model import NeuronModel, load_model
 from .results import SimulationResult
+from .run import plan_run
 from .tolerances import Tolerance, tolerance_for
-from .torch.simulate import simulate_torch
+from .torch.simulate import run_torch
 from .units import as_quantity, to_si
 
 #: Neurons in a parity run: each gets a different input amplitude.
@@ -120,21 +122,13 @@ def max_spike_shift(
     return worst
 
 
-def parity(
-    model: NeuronModel | str,
-    *,
-    method: str | None = None,
-    dtype: str = "float64",
-    duration: Any = None,
-    device: str = "cpp_standalone",
-    n: int = PARITY_NEURONS,
-    seed: int = 0,
-) -> ParityReport:
-    """Simulate ``model`` on Brian2 ``device`` and on torch (CPU) and compare them."""
-    report, _, _ = parity_run(
-        model, method=method, dtype=dtype, duration=duration, device=device, n=n, seed=seed
-    )
-    return report
+def parity(model: NeuronModel | str, **options: Any) -> ParityReport:
+    """Simulate ``model`` on a Brian2 device and on torch (CPU) and compare them.
+
+    ``options``: ``method``, ``dtype``, ``duration`` (default: 20 ms and at least 200 steps),
+    ``device`` (a Brian2 device, default ``cpp_standalone``), ``n``, ``seed``.
+    """
+    return parity_run(model, **options)[0]
 
 
 def parity_run(
@@ -158,17 +152,12 @@ def parity_run(
     )
     n_steps = max(1, round(seconds / dt))
     inputs = parity_inputs(model, n_steps, dt, n)
-    common: dict[str, Any] = {
-        "n_steps": n_steps,
-        "method": method,
-        "n": n,
-        "inputs": inputs,
-        "seed": seed,
-        "dtype": dtype,
-        "record": model.membrane,
-    }
-    reference = simulate_brian2(model, device=device, **common)
-    other = simulate_torch(model, **common)
+    spec = plan_run(
+        model, n_steps=n_steps, method=method, n=n, inputs=inputs, seed=seed, record=model.membrane
+    )
+    step_program(model, method)  # model errors surface before Brian2 compiles anything
+    reference = run_brian2(spec, device=device, dtype=dtype)
+    other = run_torch(spec, dtype=dtype)
     tolerance = tolerance_for(model.name, dtype)
     result = compare(model, reference, other, tolerance)
     report = ParityReport(

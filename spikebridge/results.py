@@ -3,6 +3,10 @@
 Time convention (Brian2's): ``traces[name][k]`` is the value at the *end* of step k,
 i.e. at time (k + 1) dt, after threshold and reset; a spike of step k crossed the
 threshold during step k and is reported at Brian2's spike time k dt.
+
+``metadata`` records the seed, ``wall_seconds`` (the whole run, including Brian2's code
+generation and compilation) and ``loop_seconds`` (the simulation loop alone, as timed by a
+standalone device or around the torch loop).
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ def test_time_varying_tau_and_gain_of_tv_lif() -> None:
     inputs = {
         "I": 0.25 * nA,
         "tau_m": (10 + 5 * np.sin(2 * np.pi * t / 8.5e-3)) * ms,
-        "R_in": np.stack([80 + 40 * np.cos(2 * np.pi * t / 5e-3)] * 2, axis=1) * Mohm,
+        "R_m": np.stack([80 + 40 * np.cos(2 * np.pi * t / 5e-3)] * 2, axis=1) * Mohm,
     }
     brian, other = _both("tv_lif", n_steps=steps, n=2, inputs=inputs)
     verdict = compare(sb.load_model("tv_lif"), brian, other, tolerance_for("tv_lif", "float64"))

@@ -44,7 +44,6 @@ from ..model import NeuronModel
 from . import functions as F
 from .surrogate import SpikeFunction
 
-State = tuple[Tensor, ...]
 StepFunction = Callable[
     [Any, Mapping[str, Tensor], Tensor, float, SpikeFunction], tuple[tuple[Tensor, ...], Any]
 ]
