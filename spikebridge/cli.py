@@ -5,6 +5,7 @@ spikebridge show MODEL [--method M] [--torch]
 spikebridge parity MODEL [--method M] [--dtype float64|float32] [--duration MS]
                          [--device D] [--json]
 spikebridge demo [--out DIR] [--device D] [--models A,B]
+spikebridge study equivalence [--quick] [--engine brian2|torch] [--device D] [--out DIR]
 """
 
 from __future__ import annotations
@@ -83,6 +84,32 @@ def _demo(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
+def _study_equivalence(args: argparse.Namespace) -> int:
+    import shutil
+    from pathlib import Path
+
+    from .report.equivalence import write_equivalence_report
+    from .studies.equivalence import Settings, run_study
+
+    device = args.device or ("cpp_standalone" if args.engine == "brian2" else "cpu")
+    factory = Settings.quick if args.quick else Settings.full
+    settings = factory(engine=args.engine, device=device)
+    if args.fresh:
+        shutil.rmtree(Path(args.out) / "cache", ignore_errors=True)
+    results = run_study(args.out, settings)
+    report = write_equivalence_report(args.out, results)
+    print("spike-count MRE on held-out levels (layer 2):")
+    for name, entry in results["waveforms"].items():
+        mre = entry["spike_count_mre"]
+        print(
+            f"  {name:<9} fitted {mre['fitted']:.3f}  shared {mre['fitted_shared']:.3f}  "
+            f"paper constants {mre['paper_constants']:.3f}  LIF {mre['lif']:.3f}  "
+            f"tv-LIF2HH max dV {entry['tv_lif2hh_max_dv']:.1e} mV"
+        )
+    print(f"report: {report}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="spikebridge",
@@ -126,6 +153,25 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--device", default="cpp_standalone", help="Brian2 device")
     demo.add_argument("--models", default=None, help="comma-separated subset of models")
     demo.set_defaults(run=_demo)
+
+    study = sub.add_parser("study", help="run a study (writes JSON, a report and figures)")
+    studies = study.add_subparsers(dest="study", required=True, metavar="STUDY")
+    equivalence = studies.add_parser(
+        "equivalence",
+        help="HH vs tv-LIF2HH vs s-LIF2HH vs LIF under the paper's waveforms, with fitting",
+    )
+    equivalence.add_argument(
+        "--quick", action="store_true", help="fewer levels and optimiser steps (a few minutes)"
+    )
+    equivalence.add_argument("--engine", default="brian2", choices=("brian2", "torch"))
+    equivalence.add_argument(
+        "--device", default=None, help="Brian2 device (default cpp_standalone) or torch device"
+    )
+    equivalence.add_argument("--out", default="reports/equivalence", help="output folder")
+    equivalence.add_argument(
+        "--fresh", action="store_true", help="ignore the cached stages of an earlier run"
+    )
+    equivalence.set_defaults(run=_study_equivalence)
     return parser
 
 

@@ -51,10 +51,10 @@ def write_demo_report(
             report, brian, torch_result = parity_run(model, dtype=dtype, device=device)
             rows.append(report.to_dict())
             if dtype == "float64":
-                _save(_trace_figure(model, brian, torch_result), figures / f"{name}.png")
+                save_figure(_trace_figure(model, brian, torch_result), figures / f"{name}.png")
     identity, hh, tv = tv_lif2hh_vs_hh(duration=identity_ms * 1e-3 * second, device=device)
-    _save(_identity_figure(hh, tv), figures / "tv_lif2hh_vs_hh.png")
-    _save(_parity_figure(rows), figures / "parity.png")
+    save_figure(_identity_figure(hh, tv), figures / "tv_lif2hh_vs_hh.png")
+    save_figure(_parity_figure(rows), figures / "parity.png")
     results = {
         "spikebridge": __version__,
         "device": device,
@@ -69,7 +69,7 @@ def write_demo_report(
     return results
 
 
-def _save(fig: Any, path: Path) -> None:
+def save_figure(fig: Any, path: Path) -> None:
     write_atomic(path, lambda tmp: fig.savefig(tmp, dpi=120, bbox_inches="tight", format="png"))
     plt.close(fig)
 

@@ -1,0 +1,477 @@
+"""The equivalence study: HH vs tv-LIF2HH vs s-LIF2HH vs LIF under the paper's waveforms.
+
+Protocol (the paper's Fig. 3d, made into a reusable study):
+
+1. Conditions: the five waveforms at amplitude levels (scalings of the paper's waveform),
+   split into training and held-out levels.
+2. HH references: the paper's two-layer HH chain (rest-0 HH, Euler, dt = 0.001 ms, 80 ms),
+   and tv-LIF2HH (the same constants) against HH1's voltage.
+3. Fits (torch engine, scipy differential evolution; see :mod:`.fitting`): the s-LIF2HH unit
+   per waveform (``fitted``) and one set for all waveforms (``fitted_shared``), and the LIF
+   baseline per waveform, each on the training levels of the layer-2 output.
+4. Evaluation on Brian2 (``cpp_standalone`` by default) and on torch: every chain on every
+   condition; metrics on the held-out levels.
+
+Every stage is cached in ``out/cache`` (atomic writes, keyed by the study settings), so an
+interrupted run resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+from ..io import write_json
+from ..model import load_model
+from ..units import as_quantity
+from .chains import (
+    PAPER_W,
+    TORCH,
+    ChainResult,
+    Engine,
+    hh_chain,
+    lif_chain,
+    spike_times,
+    tv_lif2hh_rest0,
+    unit_chain,
+)
+from .fitting import FitResult, as_quantities, fit, save_fit
+from .metrics import (
+    coincidence_factor,
+    isi_difference,
+    normalised_spike_time_error,
+    spike_count_relative_error,
+    van_rossum_distance,
+)
+from .waveforms import WAVEFORMS, bin_means, waveform
+
+#: Spike-count mean relative errors of s-LIF2HH vs HH reported for the paper (press summary).
+PAPER_MRE = {"square": 0.033, "sine": 0.073, "triangle": 0.058, "sawtooth": 0.087}
+MODELS = ("fitted", "fitted_shared", "paper_constants", "lif")
+#: Part of every cache key: bump it when a stage's procedure changes.
+STUDY_VERSION = 4
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Study settings; ``quick`` ones finish in a few minutes on 2 cores."""
+
+    train_levels: tuple[float, ...]
+    test_levels: tuple[float, ...]
+    popsize: int
+    maxiter: int
+    torch_hh_levels: tuple[float, ...]  # levels whose HH chain is also run on torch
+    duration_ms: float = 80.0
+    hh_dt_ms: float = 0.001
+    seed: int = 0
+    waveforms: tuple[str, ...] = WAVEFORMS
+    engine: str = "brian2"
+    device: str = "cpp_standalone"
+
+    @staticmethod
+    def quick(**overrides: Any) -> Settings:
+        return Settings(
+            train_levels=(0.8, 1.2, 1.6, 2.0),
+            test_levels=(1.0, 1.4, 1.8),
+            popsize=10,
+            maxiter=40,
+            torch_hh_levels=(1.0,),
+            **overrides,
+        )
+
+    @staticmethod
+    def full(**overrides: Any) -> Settings:
+        return Settings(
+            train_levels=(0.8, 1.0, 1.2, 1.4, 1.6, 1.8, 2.0),
+            test_levels=(0.9, 1.1, 1.3, 1.5, 1.7, 1.9),
+            popsize=20,
+            maxiter=150,
+            torch_hh_levels=(0.9, 1.0, 1.5),
+            **overrides,
+        )
+
+    def key(self) -> str:
+        """Cache key: the settings and the study's version (bumped when its procedure changes)."""
+        text = json.dumps({"version": STUDY_VERSION, **asdict(self)}, sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class Condition:
+    waveform: str
+    level: float
+    split: str  # "train" or "test"
+
+
+def conditions(settings: Settings) -> list[Condition]:
+    return [
+        Condition(w, level, split)
+        for w in settings.waveforms
+        for split, levels in (("train", settings.train_levels), ("test", settings.test_levels))
+        for level in levels
+    ]
+
+
+def inputs(settings: Settings, conds: list[Condition]) -> tuple[np.ndarray, np.ndarray]:
+    """HH-resolution inputs ``(steps, C)`` and their 1-ms bin means ``(80, C)``, uA/cm2."""
+    steps = round(settings.duration_ms / settings.hh_dt_ms)
+    t = np.arange(steps) * settings.hh_dt_ms
+    x = np.stack([waveform(c.waveform, t, level=c.level) for c in conds], axis=1)
+    return x, bin_means(x.T, round(1.0 / settings.hh_dt_ms)).T
+
+
+@dataclass
+class Cache:
+    """JSON stage results in ``folder``, valid for one settings key."""
+
+    folder: Path
+    key: str
+    hits: list[str] = field(default_factory=list)
+
+    def get(self, stage: str, compute: Callable[[], Any]) -> Any:
+        path = self.folder / f"{stage}.json"
+        if path.exists():
+            stored = json.loads(path.read_text())
+            if stored.get("key") == self.key:
+                self.hits.append(stage)
+                return stored["value"]
+        value = compute()
+        write_json(path, {"key": self.key, "value": value})
+        return value
+
+
+def _trains(result: ChainResult) -> dict[str, list[list[float]]]:
+    return {
+        "layer1": [t.tolist() for t in result.layer1],
+        "layer2": [t.tolist() for t in result.layer2],
+    }
+
+
+def run_study(out: str | Path, settings: Settings) -> dict[str, Any]:
+    """Run (or resume) the study into ``out``; write ``results.json`` and the fitted parameters."""
+    out = Path(out)
+    started = time.time()
+    cache = Cache(out / "cache", settings.key())
+    conds = conditions(settings)
+    x, x_bins = inputs(settings, conds)
+    engine = Engine(settings.engine, settings.device)
+    steps = tqdm(total=6, desc="equivalence", unit="stage")
+
+    def hh_stage() -> dict[str, Any]:
+        result = hh_chain(x, engine, settings.hh_dt_ms)
+        tv = tv_lif2hh_rest0(x, engine, settings.hh_dt_ms)
+        assert result.membrane1 is not None
+        dv = np.abs(tv.traces["v"] - result.membrane1).max(axis=0) * 1e3
+        tv_trains = spike_times(tv)
+        return {
+            **_trains(result),
+            "tv_lif2hh_max_dv_mV": dv.tolist(),
+            "tv_lif2hh_spikes_equal": [
+                bool(np.array_equal(a, b)) for a, b in zip(tv_trains, result.layer1, strict=True)
+            ],
+            "example_v_mV": _examples(conds, result.membrane1, tv.traces["v"], settings),
+        }
+
+    hh = cache.get("hh", hh_stage)
+    steps.update()
+
+    def torch_hh_stage() -> dict[str, Any]:
+        chosen = [i for i, c in enumerate(conds) if c.level in settings.torch_hh_levels]
+        if settings.engine == "torch":  # the references already ran on torch
+            return {
+                "conditions": chosen,
+                **{k: [hh[k][i] for i in chosen] for k in ("layer1", "layer2")},
+            }
+        result = hh_chain(x[:, chosen], TORCH, settings.hh_dt_ms)
+        return {"conditions": chosen, **_trains(result)}
+
+    torch_hh = cache.get("torch_hh", torch_hh_stage)
+    steps.update()
+
+    def fit_stage() -> dict[str, Any]:
+        return _fits(settings, conds, x_bins, hh, out)
+
+    fits = cache.get("fits", fit_stage)
+    steps.update()
+
+    def evaluate(run_engine: Engine) -> dict[str, Any]:
+        return _evaluate(conds, x_bins, fits, run_engine)
+
+    evaluation = cache.get(f"evaluation_{settings.engine}", lambda: evaluate(engine))
+    steps.update()
+    torch_evaluation = (
+        evaluation
+        if settings.engine == "torch"
+        else cache.get("evaluation_torch", lambda: evaluate(TORCH))
+    )
+    steps.update()
+    results = _results(settings, conds, hh, torch_hh, evaluation, torch_evaluation, fits)
+    results["seconds"] = round(time.time() - started, 1)
+    results["cached_stages"] = cache.hits
+    write_json(out / "results.json", results)
+    steps.update()
+    steps.close()
+    return results
+
+
+def _examples(
+    conds: list[Condition], hh_v: np.ndarray, tv_v: np.ndarray, settings: Settings
+) -> dict[str, Any]:
+    """Level-closest-to-1 voltage traces per waveform, every 20th sample, for the figures."""
+    examples: dict[str, Any] = {}
+    for w in settings.waveforms:
+        index = min(
+            (i for i, c in enumerate(conds) if c.waveform == w),
+            key=lambda i: abs(conds[i].level - 1.0),
+        )
+        examples[w] = {
+            "level": conds[index].level,
+            "hh": (hh_v[::20, index] * 1e3).round(4).tolist(),
+            "tv_lif2hh": (tv_v[::20, index] * 1e3).round(4).tolist(),
+            "stride_ms": 20 * settings.hh_dt_ms,
+        }
+    return examples
+
+
+def _fits(
+    settings: Settings,
+    conds: list[Condition],
+    x_bins: np.ndarray,
+    hh: dict[str, Any],
+    out: Path,
+) -> dict[str, Any]:
+    train = [i for i, c in enumerate(conds) if c.split == "train"]
+    layer1 = [np.asarray(t) for t in hh["layer1"]]
+    layer2 = [np.asarray(t) for t in hh["layer2"]]
+    jobs: list[tuple[str, str, list[int]]] = []
+    for w in settings.waveforms:
+        chosen = [i for i in train if conds[i].waveform == w]
+        jobs += [("s_lif2hh", w, chosen), ("lif", w, chosen)]
+    jobs.append(("s_lif2hh", "shared", train))
+    results: dict[str, dict[str, FitResult]] = {"s_lif2hh": {}, "lif": {}}
+    for model, key, chosen in tqdm(jobs, desc="fits", unit="fit", leave=False):
+        results[model][key] = fit(
+            model,
+            x_bins[:, chosen],
+            [layer1[i] for i in chosen],
+            [layer2[i] for i in chosen],
+            duration=settings.duration_ms,
+            popsize=settings.popsize,
+            maxiter=settings.maxiter,
+            seed=settings.seed,
+        )
+    protocol = {
+        "target": "both layers of the two-layer chain vs HH1 and HH2 (the paper's Fig. 3d chain)",
+        "train_levels": list(settings.train_levels),
+        "test_levels": list(settings.test_levels),
+        "optimiser": f"scipy differential_evolution(popsize={settings.popsize}, "
+        f"maxiter={settings.maxiter}, seed={settings.seed}, init='sobol')",
+        "loss": "mean |N - N_HH| / max(N_HH, 1) + 0.05 mean (1 - coincidence factor)",
+    }
+    save_fit(out / "fitted_parameters.json", results, protocol)
+    fitted: dict[str, Any] = {
+        model: {key: asdict(result) for key, result in by_key.items()}
+        for model, by_key in results.items()
+    }
+    return {**fitted, "protocol": protocol}
+
+
+def _evaluate(
+    conds: list[Condition], x_bins: np.ndarray, fits: dict[str, Any], engine: Engine
+) -> dict[str, Any]:
+    """Every chain on every condition, with the paper's constants and the fitted ones."""
+    per_waveform = [
+        as_quantities("s_lif2hh", fits["s_lif2hh"][c.waveform]["values"]) for c in conds
+    ]
+    shared = as_quantities("s_lif2hh", fits["s_lif2hh"]["shared"]["values"])
+    lif = [as_quantities("lif", fits["lif"][c.waveform]["values"]) for c in conds]
+    n = len(conds)
+    names = list(per_waveform[0][0])
+    units = {
+        name: np.concatenate(
+            [
+                _values([p[name] for p, _ in per_waveform]),
+                _values([shared[0][name]] * n),
+                _values([_paper_value(name)] * n),
+            ]
+        )
+        for name in names
+    }
+    unit_w = np.concatenate([[w for _, w in per_waveform], [shared[1]] * n, [PAPER_W] * n])
+    unit_result = unit_chain(
+        np.tile(x_bins, (1, 3)), _with_units("s_lif2hh", units), unit_w, engine
+    )
+    lif_values = {name: _values([p[name] for p, _ in lif]) for name in lif[0][0]}
+    lif_result = lif_chain(
+        x_bins, _with_units("lif", lif_values), np.array([w for _, w in lif]), engine
+    )
+    blocks = {
+        "fitted": slice(0, n),
+        "fitted_shared": slice(n, 2 * n),
+        "paper_constants": slice(2 * n, 3 * n),
+    }
+    out = {
+        key: {
+            "layer1": [t.tolist() for t in unit_result.layer1[s]],
+            "layer2": [t.tolist() for t in unit_result.layer2[s]],
+        }
+        for key, s in blocks.items()
+    }
+    out["lif"] = _trains(lif_result)
+    return out
+
+
+def _paper_value(name: str) -> Any:
+    return load_model("s_lif2hh").parameters[name]
+
+
+def _values(quantities: list[Any]) -> np.ndarray:
+    return np.array([float(np.asarray(q)) for q in quantities])
+
+
+def _with_units(model: str, si: dict[str, np.ndarray]) -> dict[str, Any]:
+    spec = load_model(model)
+    return {name: as_quantity(values, spec.dim(name)) for name, values in si.items()}
+
+
+def _metrics(
+    reference: list[np.ndarray], trains: list[np.ndarray], duration: float
+) -> dict[str, float | None]:
+    pairs = list(zip(reference, trains, strict=True))
+    return {
+        "spike_count_mre": float(np.nanmean([spike_count_relative_error(r, m) for r, m in pairs])),
+        "coincidence_factor": float(
+            np.nanmean([coincidence_factor(r, m, duration) for r, m in pairs])
+        ),
+        "van_rossum": float(np.mean([van_rossum_distance(r, m) for r, m in pairs])),
+        "normalised_spike_time_error": _nanmean(
+            [normalised_spike_time_error(r, m) for r, m in pairs]
+        ),
+        "isi_difference_ms": _nanmean([isi_difference(r, m) for r, m in pairs]),
+        "equal_count_fraction": float(np.mean([len(r) == len(m) for r, m in pairs])),
+    }
+
+
+def _nanmean(values: list[float]) -> float | None:
+    finite = [v for v in values if np.isfinite(v)]
+    return float(np.mean(finite)) if finite else None
+
+
+def _results(
+    settings: Settings,
+    conds: list[Condition],
+    hh: dict[str, Any],
+    torch_hh: dict[str, Any],
+    evaluation: dict[str, Any],
+    torch_evaluation: dict[str, Any],
+    fits: dict[str, Any],
+) -> dict[str, Any]:
+    duration = settings.duration_ms
+    waveforms: dict[str, Any] = {}
+    single: dict[str, Any] = {}
+    for w in settings.waveforms:
+        test = [i for i, c in enumerate(conds) if c.waveform == w and c.split == "test"]
+        train = [i for i, c in enumerate(conds) if c.waveform == w and c.split == "train"]
+        entry: dict[str, Any] = {"levels": [conds[i].level for i in test]}
+        layer_metrics = {}
+        for layer, target in (("layer2", entry), ("layer1", single.setdefault(w, {}))):
+            reference = [np.asarray(hh[layer][i]) for i in test]
+            by_model = {
+                model: _metrics(
+                    reference, [np.asarray(evaluation[model][layer][i]) for i in test], duration
+                )
+                for model in MODELS
+            }
+            for metric in next(iter(by_model.values())):
+                target[metric] = {model: by_model[model][metric] for model in MODELS}
+            target["hh_counts"] = [len(hh[layer][i]) for i in test]
+            target["counts"] = {
+                model: [len(evaluation[model][layer][i]) for i in test] for model in MODELS
+            }
+            layer_metrics[layer] = by_model
+        entry["example_trains"] = {
+            "hh": [hh["layer2"][i] for i in test],
+            **{model: [evaluation[model]["layer2"][i] for i in test] for model in MODELS},
+        }
+        train_reference = [np.asarray(hh["layer2"][i]) for i in train]
+        entry["spike_count_mre_train"] = {
+            model: _metrics(
+                train_reference,
+                [np.asarray(evaluation[model]["layer2"][i]) for i in train],
+                duration,
+            )["spike_count_mre"]
+            for model in MODELS
+        }
+        indices = [i for i, c in enumerate(conds) if c.waveform == w]
+        entry["tv_lif2hh_max_dv"] = max(hh["tv_lif2hh_max_dv_mV"][i] for i in indices)
+        entry["tv_lif2hh_spikes_equal"] = all(hh["tv_lif2hh_spikes_equal"][i] for i in indices)
+        if w in PAPER_MRE:
+            entry["paper_reported_mre"] = PAPER_MRE[w]
+        waveforms[w] = entry
+    agreement = _engine_agreement(conds, hh, torch_hh, evaluation, torch_evaluation)
+    return {
+        "study": "equivalence",
+        "settings": asdict(settings),
+        "protocol": {
+            "conditions": "each waveform at amplitude levels (its paper form times the level)",
+            "train_levels": list(settings.train_levels),
+            "held_out_levels": list(settings.test_levels),
+            "metrics_on": "held-out levels; layer 2 of the two-layer chain (the paper's output) "
+            "in 'waveforms', layer 1 (single units) in 'single_neuron'",
+            "mre": "mean over held-out levels of |N - N_HH| / N_HH (a fraction)",
+            "coincidence_window_ms": 2.0,
+            "van_rossum_tau_ms": 5.0,
+        },
+        "waveforms": waveforms,
+        "single_neuron": single,
+        "engines": agreement,
+        "f_i": _f_i(conds, hh, evaluation),
+        "example_traces": hh["example_v_mV"],
+        "fits": fits,
+    }
+
+
+def _engine_agreement(
+    conds: list[Condition],
+    hh: dict[str, Any],
+    torch_hh: dict[str, Any],
+    evaluation: dict[str, Any],
+    torch_evaluation: dict[str, Any],
+) -> dict[str, Any]:
+    chosen = torch_hh["conditions"]
+    hh_equal = [
+        np.allclose(hh[layer][i], torch_hh[layer][k], atol=1e-9)
+        for layer in ("layer1", "layer2")
+        for k, i in enumerate(chosen)
+    ]
+    unit_equal = [
+        evaluation[model][layer][i] == torch_evaluation[model][layer][i]
+        for model in MODELS
+        for layer in ("layer1", "layer2")
+        for i in range(len(conds))
+    ]
+    return {
+        "hh_chain_conditions_compared": len(chosen),
+        "hh_chain_spike_times_equal": float(np.mean(hh_equal)),
+        "units_and_lif_spike_times_equal": float(np.mean(unit_equal)),
+    }
+
+
+def _f_i(conds: list[Condition], hh: dict[str, Any], evaluation: dict[str, Any]) -> dict[str, Any]:
+    """Spike counts under the constant waveform at every level (single units, layer 1)."""
+    indices = sorted(
+        (i for i, c in enumerate(conds) if c.waveform == "constant"), key=lambda i: conds[i].level
+    )
+    return {
+        "current_uA_per_cm2": [9.0 * conds[i].level for i in indices],
+        "hh": [len(hh["layer1"][i]) for i in indices],
+        **{model: [len(evaluation[model]["layer1"][i]) for i in indices] for model in MODELS},
+    }
