@@ -7,9 +7,10 @@ WORKERS ?= 2
 env:
 	./scripts/setup_env.sh
 
-## The main job: every model on Brian2 and torch, parity table and figures in reports/.
+## The main job: the HH / tv-LIF2HH / s-LIF2HH / LIF equivalence study, quick setting,
+## report and figures in reports/equivalence/.
 demo: env
-	$(VENV)/spikebridge demo --out reports
+	$(VENV)/spikebridge study equivalence --quick --out reports/equivalence
 
 ## Lint, types, the test suite (Brian2 runtime + cpp_standalone, torch) and the tutorials.
 test: env lint typecheck
