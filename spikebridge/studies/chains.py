@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 from brian2 import cm, ms, mV, uamp
 
+from ..model import load_model
 from ..results import SimulationResult
 from ..simulate import simulate
 
@@ -124,8 +125,6 @@ def lif_chain(
 
 def tv_lif2hh_rest0(x: np.ndarray, engine: Engine, dt_ms: float = 0.001) -> SimulationResult:
     """tv-LIF2HH with the constants and initial state of ``hh_rest0`` (the paper's convention)."""
-    from ..model import load_model
-
     hh = load_model("hh_rest0")
     shared = ("E_Na", "E_K", "E_L", "V_hh0", "v_spike")
     initial = {"u_4": hh.initial["v"], **{g: hh.initial[g] for g in ("m", "n", "h")}}
