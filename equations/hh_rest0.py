@@ -27,7 +27,7 @@ from brian2 import ms, mV
 from .hh import EQUATIONS as EQUATIONS
 from .hh import EXAMPLE_INPUT as HH_EXAMPLE_INPUT
 from .hh import INPUTS as INPUTS
-from .hh import MAX_DT as HH_MAX_DT
+from .hh import MAX_DT as MAX_DT
 from .hh import MEMBRANE as MEMBRANE
 from .hh import MEMBRANE_UNIT as MEMBRANE_UNIT
 from .hh import METHODS as METHODS
@@ -38,7 +38,6 @@ REFRACTORY = "v > v_spike"
 RESET = None
 METHOD = "euler"
 DT = 0.001 * ms
-MAX_DT = HH_MAX_DT
 
 PARAMETERS = {
     **HH_PARAMETERS,
