@@ -13,10 +13,9 @@ from typing import Any
 import numpy as np
 from brian2 import cm, ms, uamp
 
-from .brian.simulate import simulate_brian2
 from .model import load_model
 from .results import SimulationResult
-from .torch.simulate import simulate_torch
+from .simulate import simulate
 
 
 @dataclass(frozen=True)
@@ -56,12 +55,8 @@ def tv_lif2hh_vs_hh(
         "dtype": dtype,
         "record": ("v",),
     }
-    if engine == "brian2":
-        reference = simulate_brian2(hh, device=device, **common)
-        unit = simulate_brian2(tv, device=device, **common)
-    else:
-        reference = simulate_torch(hh, device=device, **common)
-        unit = simulate_torch(tv, device=device, **common)
+    reference = simulate(hh, engine=engine, device=device, **common)
+    unit = simulate(tv, engine=engine, device=device, **common)
     deviation = float(np.max(np.abs(reference.traces["v"] - unit.traces["v"]))) * 1e3
     spikes_hh = reference.spike_steps("spike", 0).tolist()
     spikes_tv = unit.spike_steps("spike", 0).tolist()

@@ -228,6 +228,8 @@ class NeuronModel:
         return values
 
     def _per_neuron(self, value: np.ndarray, name: str, n: int) -> np.ndarray:
+        if not np.all(np.isfinite(value)):
+            raise ParameterError(f"'{name}' of '{self.name}' contains NaN or infinite values.")
         if value.ndim == 0:
             return value
         if name in self.shared_parameters and value.size != 1:
@@ -240,8 +242,6 @@ class NeuronModel:
                 f"'{name}' of '{self.name}' needs one value or one per neuron (shape ({n},)); "
                 f"got shape {value.shape}."
             )
-        if not np.all(np.isfinite(value)):
-            raise ParameterError(f"'{name}' of '{self.name}' contains NaN or infinite values.")
         return value
 
 
@@ -256,30 +256,30 @@ def list_models() -> list[str]:
     )
 
 
-_CACHE: dict[str, NeuronModel] = {}
+_CATALOGUE: dict[str, NeuronModel] = {}
 
 
 def load_model(name_or_path: str | Path) -> NeuronModel:
-    """Load and validate a model: a name from ``equations/`` or the path of a model file."""
+    """Load and validate a model: a name from ``equations/`` or the path of a model file.
+
+    Catalogue models are read once per process; a model file is read at every call, so that
+    edits to it take effect.
+    """
     key = str(name_or_path)
-    if key in _CACHE:
-        return _CACHE[key]
+    if key in _CATALOGUE:
+        return _CATALOGUE[key]
     path = Path(key)
     if key.endswith(".py") or path.is_file():
         if not path.is_file():
             raise UnknownModelError(f"Model file '{path}' does not exist.")
-        module = _import_file(path)
-        name = path.stem
-    else:
-        if key not in list_models():
-            raise UnknownModelError(
-                f"Unknown model '{key}'. Available models: {', '.join(list_models())}; "
-                "or pass the path of a model file (.py)."
-            )
-        module = importlib.import_module(f"{EQUATIONS_PACKAGE}.{key}")
-        name = key
-    model = model_from_module(module, name)
-    _CACHE[key] = model
+        return model_from_module(_import_file(path), path.stem)
+    if key not in list_models():
+        raise UnknownModelError(
+            f"Unknown model '{key}'. Available models: {', '.join(list_models())}; "
+            "or pass the path of a model file (.py)."
+        )
+    model = model_from_module(importlib.import_module(f"{EQUATIONS_PACKAGE}.{key}"), key)
+    _CATALOGUE[key] = model
     return model
 
 

@@ -29,7 +29,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from brian2 import prefs, set_device
@@ -37,10 +37,8 @@ from brian2.devices.device import get_device, reset_device
 
 from ..errors import DeviceUnavailableError, SpikebridgeError
 
-DeviceName = Literal["runtime", "numpy", "cpp_standalone", "cuda_standalone", "genn"]
 DEVICES: tuple[str, ...] = ("runtime", "numpy", "cpp_standalone", "cuda_standalone", "genn")
 STANDALONE_DEVICES = frozenset({"cpp_standalone", "cuda_standalone", "genn"})
-FloatType = Literal["float64", "float32"]
 
 _SAVED_PREFS = (
     "codegen.target",

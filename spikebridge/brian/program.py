@@ -11,7 +11,6 @@ a second time.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +21,6 @@ from brian2.codegen.statements import Statement
 from brian2.codegen.translation import get_identifiers_recursively, make_statements
 from brian2.core.variables import Subexpression
 from brian2.groups.neurongroup import Resetter, StateUpdater, Thresholder
-from brian2.utils.logger import BrianLogger
 
 from ..model import NeuronModel
 from .devices import brian2_session
@@ -59,10 +57,6 @@ class StepProgram:
     observables: Mapping[str, tuple[tuple[Statement, ...], tuple[Statement, ...]]]
     observable_variables: Mapping[str, Mapping[str, Any]]
 
-    @property
-    def has_refractory_state(self) -> bool:
-        return "not_refractory" in self.state_variables
-
 
 _PROGRAMS: dict[tuple[str, ...], StepProgram] = {}
 
@@ -83,8 +77,7 @@ def step_program(model: NeuronModel, method: str | None = None) -> StepProgram:
 
 
 def _extract(model: NeuronModel, method: str) -> StepProgram:
-    logger = logging.getLogger("brian2")
-    with brian2_session("numpy"), _Quiet(logger):
+    with brian2_session("numpy"):
         group = make_neuron_group(model, 2, method, float(model.dt))
         network = Network(group)
         try:
@@ -161,18 +154,3 @@ def _observables(
         statements[name] = (tuple(scalar), tuple(vector))
         all_variables[name] = dict(variables)
     return statements, all_variables
-
-
-class _Quiet:
-    """Silence Brian2's informational logging while a program is extracted."""
-
-    def __init__(self, logger: logging.Logger) -> None:
-        self.logger = logger
-
-    def __enter__(self) -> None:
-        BrianLogger.suppress_name("unused_brian_object")
-        self.level = self.logger.level
-        self.logger.setLevel(logging.WARNING)
-
-    def __exit__(self, *exc: object) -> None:
-        self.logger.setLevel(self.level)

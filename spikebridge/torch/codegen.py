@@ -245,20 +245,22 @@ def generate_step(model: NeuronModel, program: StepProgram) -> GeneratedStep:
 
 
 def _compile(source: str, name: str, namespace: dict[str, Any]) -> dict[str, Any]:
+    """Execute generated source in a copy of ``namespace``; its source shows in tracebacks."""
     filename = f"<spikebridge:{name}>"
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    local: dict[str, Any] = {}
-    exec(compile(source, filename, "exec"), namespace, local)
-    for fn in local.values():
-        fn.__globals__.update(namespace)
-    return local
+    scope = dict(namespace)
+    exec(compile(source, filename, "exec"), scope)
+    return scope
 
 
 def _render_statements(
     statements: tuple[Statement, ...],
     variables: Mapping[str, Any],
     conditional_writes: Mapping[str, str],
+    where: str | None = None,
 ) -> list[str]:
+    """Render statements; with ``where`` (a spike variable) writes to variables only take
+    effect where it is 1, as a reset (temporaries ``:=`` are plain assignments)."""
     renderer = _TorchRenderer(variables)
     lines = []
     for stmt in statements:
@@ -267,6 +269,8 @@ def _render_statements(
         value = expr if stmt.op in (":=", "=") else f"{stmt.var} {stmt.op[0]} ({expr})"
         if stmt.var in conditional_writes:
             value = f"_0F.where({conditional_writes[stmt.var]}, {value}, {stmt.var})"
+        if where is not None and stmt.op != ":=":
+            value = f"_0F.blend({where}, {value}, {stmt.var})"
         lines.append(f"    {stmt.var} = {value}")
     return lines
 
@@ -299,18 +303,8 @@ def _render_block(
                 "    lastspike = _0torch.where(_0fired, t, lastspike)",
             ]
         return lines
-    # reset: apply each statement where the event fired
-    renderer = _TorchRenderer(block.variables)
-    for stmt in statements:
-        expr = renderer.render_expr(stmt.expr)
-        if stmt.op == ":=":
-            lines.append(f"    {stmt.var} = {expr}")
-            continue
-        value = expr if stmt.op == "=" else f"{stmt.var} {stmt.op[0]} ({expr})"
-        if stmt.var in block.conditional_writes:
-            value = f"_0F.where({block.conditional_writes[stmt.var]}, {value}, {stmt.var})"
-        lines.append(f"    {stmt.var} = _0F.blend({spike}, {value}, {stmt.var})")
-    return lines
+    # reset: each write takes effect where the event fired
+    return lines + _render_statements(statements, block.variables, block.conditional_writes, spike)
 
 
 def _render_observer(name: str, program: StepProgram, model: NeuronModel) -> str:

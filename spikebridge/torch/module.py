@@ -137,19 +137,9 @@ class SpikingNeurons(nn.Module):
     ) -> tuple[Tensor, Any]:
         """One time step: input ``[*batch, n]`` -> (spikes ``[*batch, n_events*n]``, new state)."""
         drives = self._drives(x, time_axis=False)
-        batch = tuple(next(iter(drives.values())).shape[:-1])
-        state = self.initial_state(batch) if state is None else state
-        spikes, _, state = run_steps(
-            self.generated,
-            state,
-            self.parameter_dict(),
-            {name: value.unsqueeze(0) for name, value in drives.items()},
-            dt=self.dt,
-            spike_fn=self.spike_fn,
-            n_steps=1,
-            start_step=step_index,
-        )
-        return _merge_events(spikes[0].movedim(0, -2)), state
+        sequence = {name: value.unsqueeze(0) for name, value in drives.items()}
+        spk, _, state = self._run(sequence, state, step_index)
+        return spk[0], state
 
     def forward(
         self, x: Tensor | Mapping[str, Tensor], state: Any = None, start_step: int = 0
@@ -167,7 +157,11 @@ class SpikingNeurons(nn.Module):
         self, x: Tensor | Mapping[str, Tensor], state: Any = None, start_step: int = 0
     ) -> tuple[Tensor, Tensor, Any]:
         """:meth:`forward` that also returns the final state."""
-        drives = self._drives(x, time_axis=True)
+        return self._run(self._drives(x, time_axis=True), state, start_step)
+
+    def _run(
+        self, drives: Mapping[str, Tensor], state: Any, start_step: int
+    ) -> tuple[Tensor, Tensor, Any]:
         first = next(iter(drives.values()))
         steps, batch = first.shape[0], tuple(first.shape[1:-1])
         state = self.initial_state(batch) if state is None else state
