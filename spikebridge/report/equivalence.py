@@ -11,7 +11,7 @@ import pandas as pd
 import seaborn as sns
 
 from ..io import write_text
-from ..studies.equivalence import MODELS, PAPER_MRE
+from ..studies.summary import MODELS, PAPER_MRE
 from ..studies.waveforms import waveform
 from .demo import save_figure
 
