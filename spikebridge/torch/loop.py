@@ -86,8 +86,11 @@ def run_steps(
     spikes: list[Tensor] = []
     traces: dict[str, list[Tensor]] = {name: [] for name in names}
     device = state[0].device
+    # unbind once: indexing drive[k] per step would make autograd allocate a zero tensor of
+    # the whole sequence for every step in the backward pass.
+    per_step = {name: drive.unbind(0) for name, drive in drives.items()}
     for k in range(n_steps):
-        step_params = {**params, **{name: drive[k] for name, drive in drives.items()}}
+        step_params = {**params, **{name: values[k] for name, values in per_step.items()}}
         t = torch.tensor((start_step + k) * dt, dtype=torch.float64, device=device)
         events, state = generated.step(state, step_params, t, dt, spike_fn)
         spikes.append(torch.stack(events))
