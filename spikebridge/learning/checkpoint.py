@@ -1,0 +1,67 @@
+"""Training checkpoints: one self-describing file, written atomically, loaded with checks.
+
+A checkpoint holds the network name and construction settings, the weights, the
+optimiser and scheduler state, the completed epoch and the metrics so far. It is
+written to a temporary file and renamed into place, so an interrupted write never
+replaces a good checkpoint with a broken one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..errors import InputError
+from ..io import write_atomic
+from ..nets import MultiTaskNet, build_net
+
+FORMAT = "spikebridge-checkpoint"
+VERSION = 1
+
+
+def save_checkpoint(path: str | Path, payload: Mapping[str, Any]) -> Path:
+    """Write ``payload`` (plus the format tag) to ``path`` atomically."""
+    data = {"format": FORMAT, "version": VERSION, **payload}
+    return write_atomic(path, lambda tmp: torch.save(data, tmp))
+
+
+def read_checkpoint(path: str | Path) -> dict[str, Any]:
+    """The checkpoint at ``path``, with a clear error for a missing or foreign file."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "checkpoint.pt"
+    if not path.is_file():
+        raise InputError(
+            f"No checkpoint at {path}. Pass the checkpoint.pt written by 'spikebridge train' "
+            "(or its output folder)."
+        )
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as exc:
+        raise InputError(
+            f"{path} is not a readable checkpoint ({type(exc).__name__}: {exc}). It may be "
+            "truncated: rerun training with --resume from an intact copy."
+        ) from exc
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise InputError(f"{path} is not a spikebridge training checkpoint.")
+    if data.get("version") != VERSION:
+        raise InputError(
+            f"{path} has checkpoint version {data.get('version')}; this spikebridge reads "
+            f"version {VERSION}."
+        )
+    return data
+
+
+def load_trained(
+    path: str | Path, dtype: torch.dtype | None = None
+) -> tuple[MultiTaskNet, dict[str, Any]]:
+    """The trained network of a checkpoint (in ``dtype``, default float32) and its metadata."""
+    data = read_checkpoint(path)
+    config = data["config"]
+    net = build_net(config["net"], steps=config["steps"], seed=config["seed"], dtype=dtype)
+    net.load_state_dict(data["state_dict"])
+    net.eval()
+    return net, data
