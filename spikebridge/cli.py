@@ -6,6 +6,10 @@ spikebridge parity MODEL [--method M] [--dtype float64|float32] [--duration MS]
                          [--device D] [--json]
 spikebridge demo [--out DIR] [--device D] [--models A,B]
 spikebridge study equivalence [--quick] [--engine brian2|torch] [--device D] [--out DIR]
+spikebridge train NET [--dataset D] [--epochs N] [--subset N] [--seed S] [--device cpu|cuda]
+                      --out DIR [--resume]
+spikebridge validate CHECKPOINT [--engine brian2] [--device D] [--samples N] [--export FILE]
+                      [--json]
 """
 
 from __future__ import annotations
@@ -110,6 +114,49 @@ def _study_equivalence(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train(args: argparse.Namespace) -> int:
+    from .learning.train import TrainConfig, train
+
+    config = TrainConfig(
+        net=args.net,
+        dataset=args.dataset,
+        epochs=args.epochs,
+        subset=args.subset,
+        test_subset=args.test_subset,
+        seed=args.seed,
+        steps=args.steps,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        noise_amplitude=args.noise,
+        device=args.device,
+        data_root=args.data,
+    )
+
+    def report(record: dict[str, object]) -> None:
+        print(
+            f"epoch {record['epoch']}: train loss {record['train_loss']:.4f}  test accuracy "
+            f"task 1 {record['test_accuracy_task1']:.4f}  "
+            f"task 2 {record['test_accuracy_task2']:.4f}  ({record['train_seconds']:.0f} s)",
+            flush=True,
+        )
+
+    train(config, args.out, resume=args.resume, progress=not args.no_progress, on_epoch=report)
+    print(f"checkpoint: {args.out}/checkpoint.pt  metrics: {args.out}/metrics.json")
+    return 0
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from .bridge import validate
+
+    result = validate(args.checkpoint, device=args.device, samples=args.samples, export=args.export)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for key, value in result.items():
+            print(f"{key:>28}: {value}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="spikebridge",
@@ -172,6 +219,49 @@ def build_parser() -> argparse.ArgumentParser:
         "--fresh", action="store_true", help="ignore the cached stages of an earlier run"
     )
     equivalence.set_defaults(run=_study_equivalence)
+
+    from .nets import NETS
+
+    training = sub.add_parser("train", help="train a multi-task network (the paper's Fig. 4c)")
+    training.add_argument("net", choices=sorted(NETS), metavar="NET", help=", ".join(NETS))
+    training.add_argument(
+        "--dataset",
+        default="multi-fashion",
+        help="multi-fashion (default), multi-fashion-mnist (needs MNIST train files), multi-mnist",
+    )
+    training.add_argument("--epochs", type=int, default=None, help="default: the paper's 40")
+    training.add_argument("--subset", type=int, default=None, help="training composites used")
+    training.add_argument("--test-subset", type=int, default=None, help="test composites used")
+    training.add_argument("--seed", type=int, default=1, help="seed (the paper's default: 1)")
+    training.add_argument("--steps", type=int, default=15, help="time steps T (default 15)")
+    training.add_argument("--batch-size", type=int, default=None, help="default 128")
+    training.add_argument("--lr", type=float, default=None, help="default: the paper's per net")
+    training.add_argument(
+        "--noise", type=float, default=0.0, help="amplitude A of the fixed Gaussian pattern"
+    )
+    training.add_argument("--device", default="cpu", help="torch device: cpu or cuda")
+    training.add_argument("--data", default=None, help="folder with the IDX files")
+    training.add_argument("--out", required=True, help="output folder")
+    training.add_argument("--resume", action="store_true", help="continue the run in --out")
+    training.add_argument("--no-progress", action="store_true", help="no progress bars")
+    training.set_defaults(run=_train)
+
+    validating = sub.add_parser(
+        "validate", help="rebuild a trained network in Brian2 and compare it with torch"
+    )
+    validating.add_argument("checkpoint", help="checkpoint.pt (or the training folder)")
+    validating.add_argument("--engine", default="brian2", choices=("brian2",))
+    validating.add_argument(
+        "--device",
+        default="cpp_standalone",
+        help="Brian2 device: cpp_standalone (default), runtime, numpy, cuda_standalone",
+    )
+    validating.add_argument("--samples", type=int, default=1000, help="test samples (1000)")
+    validating.add_argument(
+        "--export", default=None, help="also write the exported network (.npz) here"
+    )
+    validating.add_argument("--json", action="store_true", help="print one JSON object")
+    validating.set_defaults(run=_validate)
     return parser
 
 

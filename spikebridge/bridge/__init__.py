@@ -1,0 +1,6 @@
+"""The bridge: trained torch networks rebuilt in Brian2, exported as files, validated."""
+
+from .network_file import NetworkFile, describe, load_network, save_network
+from .validate import validate
+
+__all__ = ["NetworkFile", "describe", "load_network", "save_network", "validate"]

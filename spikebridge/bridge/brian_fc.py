@@ -1,0 +1,90 @@
+"""A trained fc network rebuilt in Brian2: pixel group, projection synapses, spiking layer.
+
+::
+
+    pixels:  NeuronGroup(1296 + 1, "x : 1")       x = image pixel (the last unit is 1: the bias)
+    proj_j:  Synapses(pixels, hidden, "w : 1; I_j_post = w * x_pre : 1 (summed)")
+    hidden:  NeuronGroup of the model file (the same one the torch layer uses)
+
+Samples run back to back in one simulation of ``samples x T`` steps, each in a window
+of ``T`` steps: at the window's first step (``start`` slot) the pixel group loads the
+next image from a ``TimedArray`` and the hidden group returns to its initial state.
+Within a step Brian2 then runs the summed projection (``groups`` slot, before the
+group), the state update, the thresholders and the resets, which is the order of the
+torch step, so float64 runs agree spike for spike. The readout (mean spike rates ->
+feature -> task heads) is affine and is applied to the spike counts Brian2 records.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from brian2 import EventMonitor, Network, NeuronGroup, Synapses, TimedArray, second
+
+from ..brian.devices import brian2_session
+from ..brian.group import make_neuron_group
+from ..model import load_model
+from ..units import as_quantity
+from .network_file import NetworkFile
+
+
+def run_fc(
+    network: NetworkFile,
+    images: np.ndarray,
+    *,
+    device: str = "cpp_standalone",
+    dtype: str = "float64",
+    threads: int = 0,
+) -> np.ndarray:
+    """Spikes ``[samples, T, n_events * width]`` (bool) of the hidden layer for ``images``."""
+    meta = network.meta
+    model = load_model(meta["neuron"])
+    steps, dt, width = int(meta["steps"]), float(meta["dt"]), int(meta["width"])
+    flat = np.asarray(images, dtype=np.float64).reshape(len(images), -1)
+    samples, n_pixels = flat.shape
+    stimulus = np.concatenate([flat, np.ones((samples, 1))], axis=1)
+    window = steps * dt
+    with brian2_session(device, float_dtype=dtype, threads=threads):
+        pixels = NeuronGroup(n_pixels + 1, "x : 1", name="pixels", dt=dt * second)
+        pixels.namespace["stimulus"] = TimedArray(stimulus, dt=window * second)
+        pixels.run_regularly("x = stimulus(t, i)", dt=window * second, when="start", order=0)
+
+        hidden = make_neuron_group(model, width, meta["method"], dt, name="hidden")
+        for name in model.parameter_names:
+            key = f"neurons.{name}"
+            if key in network.arrays and name not in model.inputs:
+                setattr(hidden, name, as_quantity(network[key], model.dim(name)))
+        initial = model.initial_values(width)
+        restart = "\n".join(f"{name} = _initial_{name}" for name in model.state_variables)
+        namespace = {
+            f"_initial_{name}": as_quantity(value, model.dim(name))
+            for name, value in initial.items()
+        }
+        for name, value in initial.items():
+            setattr(hidden, name, as_quantity(value, model.dim(name)))
+        hidden.run_regularly(restart, dt=window * second, when="start", order=1)
+
+        projections = []
+        rows = np.repeat(np.arange(n_pixels + 1), width)
+        cols = np.tile(np.arange(width), n_pixels + 1)
+        for k, name in enumerate(model.inputs):
+            weight = network[f"projections.{k}.weight"].astype(np.float64)  # [width, n_pixels]
+            bias = network[f"projections.{k}.bias"].astype(np.float64)
+            matrix = np.concatenate([weight.T, bias[None, :]], axis=0)  # [n_pixels + 1, width]
+            synapses = Synapses(
+                pixels,
+                hidden,
+                f"w : 1\n{name}_post = w * x_pre : 1 (summed)",
+                name=f"proj_{k}",
+            )
+            synapses.connect(i=rows, j=cols)
+            synapses.w = matrix.ravel()
+            projections.append(synapses)
+        monitors = [EventMonitor(hidden, event, name=f"mon_{event}") for event in model.event_names]
+        net = Network(pixels, hidden, *projections, *monitors)
+        with np.errstate(over="ignore"):
+            net.run(samples * window * second, namespace=namespace)
+        raster = np.zeros((samples, steps, len(monitors) * width), dtype=bool)
+        for e, monitor in enumerate(monitors):
+            step = np.rint(np.asarray(monitor.t_) / dt).astype(np.int64)
+            raster[step // steps, step % steps, e * width + np.asarray(monitor.i)] = True
+    return raster

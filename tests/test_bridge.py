@@ -1,0 +1,96 @@
+"""The bridge: exported networks load back losslessly; Brian2 reproduces torch spike for spike."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from spikebridge.bridge import describe, load_network, save_network, validate
+from spikebridge.bridge.brian_fc import run_fc
+from spikebridge.bridge.validate import readout, torch_raster
+from spikebridge.errors import InputError
+from spikebridge.learning.train import TrainConfig, train
+from spikebridge.nets import SpikingFC, build_net
+
+FASHION = Path("/usr/share/datasets/fashion-mnist")
+needs_fashion = pytest.mark.skipif(not FASHION.is_dir(), reason="Fashion-MNIST not installed")
+
+
+def _net(name: str, seed: int = 0) -> SpikingFC:
+    torch.manual_seed(seed)
+    net = build_net(name, steps=6, seed=seed, dtype=torch.float64)
+    assert isinstance(net, SpikingFC)
+    return net
+
+
+@pytest.mark.parametrize("name", ["lif-fc", "hh-fc", "s-lif2hh-fc", "lif-conv"])
+def test_network_file_round_trip_is_lossless(name: str, tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    net = build_net(name, steps=4, seed=3)
+    path = save_network(tmp_path / "net.npz", describe(net, seed=3))
+    loaded = load_network(path)
+    assert loaded.meta["net"] == name and loaded.meta["steps"] == 4
+    original = net.state_dict()
+    assert set(loaded.arrays) == set(original)
+    for key, value in original.items():
+        array = loaded[key]
+        assert array.dtype == value.numpy().dtype and np.array_equal(array, value.numpy()), key
+    images = 255 * torch.rand(3, 1, 36, 36)
+    with torch.no_grad():
+        assert torch.equal(loaded.to_torch()(images), net(images))
+
+
+def test_foreign_files_are_refused(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, x=np.zeros(3))
+    with pytest.raises(InputError, match=r"not readable|not a"):
+        load_network(bad)
+    with pytest.raises(InputError, match="No exported network"):
+        load_network(tmp_path / "missing.npz")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["lif-fc", "hh-fc", "s-lif2hh-fc"])
+def test_brian2_runtime_reproduces_torch_spike_for_spike(name: str) -> None:
+    """Untrained weights, random images: every spike of every step in both engines."""
+    net = _net(name, seed=2)
+    images = 255 * torch.rand(
+        3, 1, 36, 36, dtype=torch.float64, generator=torch.Generator().manual_seed(5)
+    )
+    expected = torch_raster(net, images)
+    assert 0.01 < expected.mean() < 0.99, "the test needs neurons that spike and some that do not"
+    network = describe(net, seed=2)
+    raster = run_fc(network, images.numpy(), device="runtime")
+    np.testing.assert_array_equal(raster, expected)
+    np.testing.assert_allclose(
+        readout(network, raster),
+        net(images).detach().numpy(),
+        rtol=1e-10,
+        atol=1e-10,
+    )
+
+
+@needs_fashion
+@pytest.mark.slow
+@pytest.mark.standalone
+def test_validate_a_trained_network_on_cpp_standalone(tmp_path: Path) -> None:
+    config = TrainConfig(net="s-lif2hh-fc", subset=512, test_subset=64, epochs=1)
+    train(config, tmp_path / "run", progress=False)
+    result = validate(
+        tmp_path / "run", device="cpp_standalone", samples=40, export=tmp_path / "net.npz"
+    )
+    assert result["samples"] == 40
+    assert result["spike_train_agreement"] == 1.0
+    assert result["prediction_agreement"] == {"task1": 1.0, "task2": 1.0}
+    assert result["accuracy_torch"] == result["accuracy_brian2"]
+    assert load_network(tmp_path / "net.npz").meta["neuron"] == "s_lif2hh_dl"
+
+
+@needs_fashion
+def test_validate_refuses_networks_without_a_spiking_layer(tmp_path: Path) -> None:
+    train(TrainConfig(net="ann-fc", subset=128, test_subset=32, epochs=1), tmp_path, progress=False)
+    with pytest.raises(InputError, match="no spiking layer"):
+        validate(tmp_path, samples=4)
