@@ -9,21 +9,13 @@ import pytest
 import torch
 
 from spikebridge.bridge import describe, load_network, save_network, validate
-from spikebridge.bridge.brian_fc import run_fc
-from spikebridge.bridge.validate import readout, torch_raster
+from spikebridge.bridge.validate import brian2_rasters, readout, torch_rasters
 from spikebridge.errors import InputError
 from spikebridge.learning.train import TrainConfig, train
-from spikebridge.nets import SpikingFC, build_net
+from spikebridge.nets import SpikingConv, SpikingFC, build_net
 
 FASHION = Path("/usr/share/datasets/fashion-mnist")
 needs_fashion = pytest.mark.skipif(not FASHION.is_dir(), reason="Fashion-MNIST not installed")
-
-
-def _net(name: str, seed: int = 0) -> SpikingFC:
-    torch.manual_seed(seed)
-    net = build_net(name, steps=6, seed=seed, dtype=torch.float64)
-    assert isinstance(net, SpikingFC)
-    return net
 
 
 @pytest.mark.parametrize("name", ["lif-fc", "hh-fc", "s-lif2hh-fc", "lif-conv"])
@@ -52,24 +44,36 @@ def test_foreign_files_are_refused(tmp_path: Path) -> None:
         load_network(tmp_path / "missing.npz")
 
 
+#: (network, time steps, Brian2 device) of the spike-for-spike checks.
+BRIDGED = [
+    ("lif-fc", 6, "runtime"),
+    ("hh-fc", 15, "cpp_standalone"),
+    ("s-lif2hh-fc", 6, "cpp_standalone"),
+    ("lif-conv", 4, "cpp_standalone"),
+    ("hh-conv", 15, "cpp_standalone"),
+    ("s-lif2hh-conv", 4, "cpp_standalone"),
+]
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["lif-fc", "hh-fc", "s-lif2hh-fc"])
-def test_brian2_runtime_reproduces_torch_spike_for_spike(name: str) -> None:
-    """Untrained weights, random images: every spike of every step in both engines."""
-    net = _net(name, seed=2)
-    images = 255 * torch.rand(
-        3, 1, 36, 36, dtype=torch.float64, generator=torch.Generator().manual_seed(5)
-    )
-    expected = torch_raster(net, images)
-    assert 0.01 < expected.mean() < 0.99, "the test needs neurons that spike and some that do not"
+@pytest.mark.standalone
+@pytest.mark.parametrize(("name", "steps", "device"), BRIDGED)
+def test_brian2_reproduces_torch_spike_for_spike(name: str, steps: int, device: str) -> None:
+    """Untrained weights, random images: every spike of every layer and step in both engines."""
+    torch.manual_seed(2)
+    net = build_net(name, steps=steps, seed=2, dtype=torch.float64)
+    assert isinstance(net, SpikingFC | SpikingConv)
+    generator = torch.Generator().manual_seed(5)
+    images = 255 * torch.rand(3, 1, 36, 36, dtype=torch.float64, generator=generator)
+    expected = torch_rasters(net, images)
+    for layer in expected:
+        assert 0.01 < layer.mean() < 0.99, "the test needs neurons that spike and some that do not"
     network = describe(net, seed=2)
-    raster = run_fc(network, images.numpy(), device="runtime")
-    np.testing.assert_array_equal(raster, expected)
+    rasters = brian2_rasters(network, images.numpy(), device)
+    for got, want in zip(rasters, expected, strict=True):
+        np.testing.assert_array_equal(got, want)
     np.testing.assert_allclose(
-        readout(network, raster),
-        net(images).detach().numpy(),
-        rtol=1e-10,
-        atol=1e-10,
+        readout(network, rasters[-1]), net(images).detach().numpy(), rtol=1e-10, atol=1e-10
     )
 
 

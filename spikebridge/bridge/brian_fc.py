@@ -12,18 +12,17 @@ next image from a ``TimedArray`` and the hidden group returns to its initial sta
 Within a step Brian2 then runs the summed projection (``groups`` slot, before the
 group), the state update, the thresholders and the resets, which is the order of the
 torch step, so float64 runs agree spike for spike. The readout (mean spike rates ->
-feature -> task heads) is affine and is applied to the spike counts Brian2 records.
+feature -> task heads) is affine and is applied to the spike raster Brian2 records.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from brian2 import EventMonitor, Network, NeuronGroup, Synapses, TimedArray, second
+from brian2 import Network, Synapses, second
 
 from ..brian.devices import brian2_session
-from ..brian.group import make_neuron_group
 from ..model import load_model
-from ..units import as_quantity
+from .brian_parts import event_monitors, event_raster, layer_parameters, neuron_layer, pixel_group
 from .network_file import NetworkFile
 
 
@@ -41,28 +40,18 @@ def run_fc(
     steps, dt, width = int(meta["steps"]), float(meta["dt"]), int(meta["width"])
     flat = np.asarray(images, dtype=np.float64).reshape(len(images), -1)
     samples, n_pixels = flat.shape
-    stimulus = np.concatenate([flat, np.ones((samples, 1))], axis=1)
     window = steps * dt
     with brian2_session(device, float_dtype=dtype, threads=threads):
-        pixels = NeuronGroup(n_pixels + 1, "x : 1", name="pixels", dt=dt * second)
-        pixels.namespace["stimulus"] = TimedArray(stimulus, dt=window * second)
-        pixels.run_regularly("x = stimulus(t, i)", dt=window * second, when="start", order=0)
-
-        hidden = make_neuron_group(model, width, meta["method"], dt, name="hidden")
-        for name in model.parameter_names:
-            key = f"neurons.{name}"
-            if key in network.arrays and name not in model.inputs:
-                setattr(hidden, name, as_quantity(network[key], model.dim(name)))
-        initial = model.initial_values(width)
-        restart = "\n".join(f"{name} = _initial_{name}" for name in model.state_variables)
-        namespace = {
-            f"_initial_{name}": as_quantity(value, model.dim(name))
-            for name, value in initial.items()
-        }
-        for name, value in initial.items():
-            setattr(hidden, name, as_quantity(value, model.dim(name)))
-        hidden.run_regularly(restart, dt=window * second, when="start", order=1)
-
+        pixels = pixel_group(flat, dt, window)
+        hidden, namespace = neuron_layer(
+            model,
+            meta["method"],
+            dt,
+            window,
+            layer_parameters(network.arrays, "neurons."),
+            (width,),
+            "hidden",
+        )
         projections = []
         rows = np.repeat(np.arange(n_pixels + 1), width)
         cols = np.tile(np.arange(width), n_pixels + 1)
@@ -79,12 +68,8 @@ def run_fc(
             synapses.connect(i=rows, j=cols)
             synapses.w = matrix.ravel()
             projections.append(synapses)
-        monitors = [EventMonitor(hidden, event, name=f"mon_{event}") for event in model.event_names]
+        monitors = event_monitors(hidden, model, "hidden")
         net = Network(pixels, hidden, *projections, *monitors)
         with np.errstate(over="ignore"):
             net.run(samples * window * second, namespace=namespace)
-        raster = np.zeros((samples, steps, len(monitors) * width), dtype=bool)
-        for e, monitor in enumerate(monitors):
-            step = np.rint(np.asarray(monitor.t_) / dt).astype(np.int64)
-            raster[step // steps, step % steps, e * width + np.asarray(monitor.i)] = True
-    return raster
+        return event_raster(monitors, samples, steps, width, dt)
