@@ -18,17 +18,20 @@ pytestmark = pytest.mark.skipif(
     reason="Fashion-MNIST not installed (apt-get install dataset-fashion-mnist)",
 )
 
-#: Small-subset settings under which each network must beat chance (0.1) clearly.
+#: Small-subset settings under which each network must beat chance (0.1) clearly. The
+#: paper's lr 3e-3 silences s-LIF2HH-conv's second layer within the few dozen steps of a
+#: small subset (measured: chance accuracy after 3 epochs of 1,024), so its smoke run uses
+#: 1e-3; HH-conv needs 2,048 composites to leave chance within 3 epochs.
 SMOKE = {
     "lif-fc": {"subset": 1024, "epochs": 3},
     "4lif-fc": {"subset": 1024, "epochs": 3},
     "hh-fc": {"subset": 1024, "epochs": 3},
     "s-lif2hh-fc": {"subset": 1024, "epochs": 3},
-    "ann-fc": {"subset": 1024, "epochs": 5, "lr": 1e-3},
+    "ann-fc": {"subset": 1024, "epochs": 3},
     "lif-conv": {"subset": 512, "epochs": 3},
-    "4lif-conv": {"subset": 256, "epochs": 3},
-    "hh-conv": {"subset": 512, "epochs": 3},
-    "s-lif2hh-conv": {"subset": 256, "epochs": 3},
+    "4lif-conv": {"subset": 512, "epochs": 3},
+    "hh-conv": {"subset": 2048, "epochs": 3},
+    "s-lif2hh-conv": {"subset": 512, "epochs": 3, "lr": 1e-3},
     "cnn": {"subset": 1024, "epochs": 3},
 }
 

@@ -1,0 +1,129 @@
+"""The paper's learning table (its Fig. 4c): every network, both tasks, several seeds.
+
+Trains each network of ``--nets`` with each seed of ``--seeds`` on ``--dataset`` with the
+paper's optimiser settings (``spikebridge train``'s defaults; 40 epochs unless
+``--epochs``), one output folder per run under ``--runs``, and writes a summary JSON with
+the last epoch's test accuracy per task (the paper's reported figure), mean and spread
+over seeds, the hardware and the settings. Runs resume where they stopped: a finished run
+is read back, an interrupted one continues from its last checkpoint. On a machine with a
+CUDA GPU the runs use it (``--device auto``).
+
+    .venv/bin/python benchmarks/learning_table.py --runs runs/table \\
+        --out benchmarks/results/learning-table.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from spikebridge.io import write_json
+from spikebridge.learning.train import TrainConfig, train
+from spikebridge.nets import NETS
+
+
+def run_one(config: TrainConfig, folder: Path) -> dict[str, Any]:
+    metrics_file = folder / "metrics.json"
+    if metrics_file.exists():
+        done = json.loads(metrics_file.read_text())
+        if len(done["epochs"]) >= (config.resolved().epochs or 0):
+            return dict(done)
+    return train(config, folder, resume=True)
+
+
+def summarise(runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    table: dict[str, Any] = {}
+    for net, results in runs.items():
+        entry: dict[str, Any] = {"seeds": len(results)}
+        for task in ("task1", "task2"):
+            values = [r["epochs"][-1][f"test_accuracy_{task}"] for r in results]
+            entry[task] = {
+                "mean": statistics.fmean(values),
+                "std": statistics.stdev(values) if len(values) > 1 else 0.0,
+                "values": values,
+            }
+        entry["params"] = results[0]["params"]
+        entry["epochs"] = len(results[0]["epochs"])
+        entry["seconds_per_epoch"] = statistics.fmean(
+            e["train_seconds"] for r in results for e in r["epochs"]
+        )
+        table[net] = entry
+    return table
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--nets", default=",".join(NETS), help="comma-separated networks")
+    parser.add_argument("--seeds", default="1,2,3", help="comma-separated seeds")
+    parser.add_argument("--dataset", default="multi-fashion")
+    parser.add_argument("--epochs", type=int, default=None, help="default: the paper's 40")
+    parser.add_argument("--subset", type=int, default=None, help="training composites")
+    parser.add_argument("--noise", type=float, default=0.0, help="robustness pattern amplitude")
+    parser.add_argument("--device", default="auto", help="auto (cuda if available), cpu, cuda")
+    parser.add_argument("--runs", default="runs/learning-table", help="folder of the runs")
+    parser.add_argument("--out", default="benchmarks/results/learning-table.json")
+    args = parser.parse_args()
+
+    device = args.device
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    nets = [n.strip() for n in args.nets.split(",") if n.strip()]
+    seeds = [int(s) for s in args.seeds.split(",")]
+    runs: dict[str, list[dict[str, Any]]] = {}
+    began = time.perf_counter()
+    for net in nets:
+        for seed in seeds:
+            config = TrainConfig(
+                net=net,
+                dataset=args.dataset,
+                epochs=args.epochs,
+                subset=args.subset,
+                seed=seed,
+                noise_amplitude=args.noise,
+                device=device,
+            )
+            folder = Path(args.runs) / f"{net}-seed{seed}"
+            runs.setdefault(net, []).append(run_one(config, folder))
+            write_json(args.out, _payload(args, device, runs, began))
+            print(f"{net} seed {seed}: {runs[net][-1]['epochs'][-1]}", flush=True)
+    print(json.dumps(summarise(runs), indent=1))
+
+
+def _payload(
+    args: argparse.Namespace, device: str, runs: dict[str, list[dict[str, Any]]], began: float
+) -> dict[str, Any]:
+    gpu = torch.cuda.get_device_name(0) if device.startswith("cuda") else None
+    return {
+        "benchmark": "learning-table",
+        "settings": {
+            "dataset": args.dataset,
+            "epochs": args.epochs or 40,
+            "subset": args.subset,
+            "noise": args.noise,
+            "seeds": args.seeds,
+            "protocol": "test accuracy per task after the last epoch (the paper's figure)",
+        },
+        "hardware": {
+            "machine": platform.machine(),
+            "processor": platform.processor(),
+            "cpus": os.cpu_count(),
+            "torch_threads": torch.get_num_threads(),
+            "device": device,
+            "gpu": gpu,
+        },
+        "versions": {"torch": torch.__version__, "python": platform.python_version()},
+        "wall_seconds": time.perf_counter() - began,
+        "table": summarise(runs),
+    }
+
+
+if __name__ == "__main__":
+    main()
