@@ -9,7 +9,7 @@ spikebridge study equivalence [--quick] [--engine brian2|torch] [--device D] [--
 spikebridge train NET [--dataset D] [--epochs N] [--subset N] [--seed S] [--device cpu|cuda]
                       --out DIR [--resume]
 spikebridge validate CHECKPOINT [--engine brian2] [--device D] [--samples N] [--export FILE]
-                      [--json]
+                      [--nir FILE] [--json]
 """
 
 from __future__ import annotations
@@ -259,6 +259,9 @@ def build_parser() -> argparse.ArgumentParser:
     validating.add_argument("--samples", type=int, default=1000, help="test samples (1000)")
     validating.add_argument(
         "--export", default=None, help="also write the exported network (.npz) here"
+    )
+    validating.add_argument(
+        "--nir", default=None, help="also write the network as a NIR graph (LIF networks only)"
     )
     validating.add_argument("--json", action="store_true", help="print one JSON object")
     validating.set_defaults(run=_validate)
