@@ -10,6 +10,7 @@ spikebridge train NET [--dataset D] [--epochs N] [--subset N] [--seed S] [--devi
                       --out DIR [--resume]
 spikebridge validate CHECKPOINT [--engine brian2] [--device D] [--samples N] [--export FILE]
                       [--nir FILE] [--json]
+spikebridge cost [--json] [--timing]
 """
 
 from __future__ import annotations
@@ -157,6 +158,21 @@ def _validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cost(args: argparse.Namespace) -> int:
+    from .cost import cost_table, timing_table
+
+    table = cost_table(steps=args.steps)
+    if args.timing:
+        table["timing"] = timing_table(batch=args.batch, repeats=args.repeats, steps=args.steps)
+    if args.json:
+        print(json.dumps(table))
+        return 0
+    print(f"{'model':<14} {'params':>10} {'paper M ops':>12} {'M ops':>10}")
+    for name, row in table["models"].items():
+        print(f"{name:<14} {row['params']:>10,} {row['paper_ops_m']:>12.3f} {row['ops_m']:>10.3f}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="spikebridge",
@@ -265,6 +281,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     validating.add_argument("--json", action="store_true", help="print one JSON object")
     validating.set_defaults(run=_validate)
+
+    cost = sub.add_parser(
+        "cost", help="operations and parameters of the ten networks (the paper's Fig. 5b)"
+    )
+    cost.add_argument("--steps", type=int, default=15, help="time steps T (default 15)")
+    cost.add_argument("--timing", action="store_true", help="also time inference and training")
+    cost.add_argument("--batch", type=int, default=128, help="batch of the timing (128)")
+    cost.add_argument("--repeats", type=int, default=5, help="timing repeats (5)")
+    cost.add_argument("--json", action="store_true", help="print one JSON object")
+    cost.set_defaults(run=_cost)
     return parser
 
 

@@ -55,7 +55,9 @@ def test_errors_exit_2_with_a_message(
     assert message in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("command", [[], ["models"], ["show"], ["parity"], ["demo"]])
+@pytest.mark.parametrize(
+    "command", [[], ["models"], ["show"], ["parity"], ["demo"], ["train"], ["validate"], ["cost"]]
+)
 def test_every_command_has_help(command: list[str]) -> None:
     out = subprocess.run(
         [sys.executable, "-m", "spikebridge.cli", *command, "--help"],
@@ -64,3 +66,19 @@ def test_every_command_has_help(command: list[str]) -> None:
         check=True,
     ).stdout
     assert "usage: spikebridge" in out
+
+
+def test_cost_json_has_the_documented_shape(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["cost", "--json"]) == 0
+    table = json.loads(capsys.readouterr().out)
+    names = "lif-fc 4lif-fc hh-fc s-lif2hh-fc ann-fc lif-conv 4lif-conv hh-conv s-lif2hh-conv cnn"
+    assert sorted(table["models"]) == sorted(names.split())
+    hh = table["models"]["hh-fc"]
+    assert hh["params"] == 690_734 and round(hh["paper_ops_m"], 3) == 20.250
+    assert {"ops_m", "paper_ops_m", "params"} <= set(table["models"]["s-lif2hh-conv"])
+
+
+def test_train_refuses_an_unknown_network(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["train", "hh-transformer", "--out", "unused"])
+    assert "invalid choice" in capsys.readouterr().err
