@@ -10,8 +10,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
-from torch.utils.data import DataLoader
 
 from spikebridge.data import (
     DIGESTS,
@@ -20,7 +18,6 @@ from spikebridge.data import (
     LABELS_MAGIC,
     DataError,
     MissingDataError,
-    MultiTaskDataset,
     build_multitask,
     compose,
     load_split,
@@ -388,28 +385,11 @@ def test_determinism_seed_copies_subset(synthetic_fashion: Path) -> None:
         build(subset=20_001)
 
 
-def test_dataset_items(synthetic_fashion: Path) -> None:
-    built = build_multitask("multi-fashion", "test", root=synthetic_fashion, verify=False)
-    pixel, unit = MultiTaskDataset(built), MultiTaskDataset(built, scale="unit")
-    assert len(pixel) == 20_000
-    image, label1, label2 = pixel[10_007]
-    assert image.shape == (1, 36, 36) and image.dtype == torch.float32
-    assert label1.dtype == torch.int64 and label2.dtype == torch.int64
-    np.testing.assert_array_equal(image[0].numpy(), built.images[10_007].astype(np.float32))
-    assert (int(label1), int(label2)) == tuple(built.labels[10_007])
-    torch.testing.assert_close(unit[10_007][0], image / 255)
-    images, labels1, labels2 = next(iter(DataLoader(pixel, batch_size=8)))
-    assert images.shape == (8, 1, 36, 36) and labels1.shape == labels2.shape == (8,)
-    with pytest.raises(DataError, match="scale"):
-        MultiTaskDataset(built, scale="percent")  # type: ignore[arg-type]
-
-
 @needs_fashion
 @needs_mnist
 def test_real_multi_fashion_mnist_test_split() -> None:
-    dataset = MultiTaskDataset.build("multi-fashion-mnist", "test", root=MNIST_DIR)
-    built = dataset.arrays
-    assert len(dataset) == 20_000 and built.images.shape == (20_000, 36, 36)
+    built = build_multitask("multi-fashion-mnist", "test", root=MNIST_DIR)
+    assert built.images.shape == (20_000, 36, 36)
     mnist_images, mnist_labels = load_split("mnist", "test", root=MNIST_DIR)
     fashion_images, fashion_labels = load_split("fashion-mnist", "test", root=FASHION_DIR)
     a, b = built.pairs[:, 0], built.pairs[:, 1]

@@ -1,8 +1,10 @@
 """Image data sets: MNIST and Fashion-MNIST from IDX files, and two-task composites of them.
 
->>> from spikebridge.data import load_split, MultiTaskDataset
+>>> from spikebridge.data import build_multitask, load_split
 >>> images, labels = load_split("fashion-mnist", "test")  # uint8 [10000, 28, 28], [10000]
->>> test = MultiTaskDataset.build("multi-fashion-mnist", "test")  # 20,000 composites
+>>> test = build_multitask("multi-fashion-mnist", "test")  # 20,000 composites
+
+(:func:`spikebridge.learning.data.load_task_data` turns a split into training tensors.)
 
 Files are looked up in ``root``, ``$SPIKEBRIDGE_DATA``, ``/usr/share/datasets`` and the user
 cache (see :mod:`spikebridge.data.sources`); every split is verified against known checksums.
@@ -13,7 +15,6 @@ from spikebridge.data.idx import IMAGES_MAGIC, LABELS_MAGIC, DataError, read_idx
 from spikebridge.data.multitask import (
     MULTITASK_DATASETS,
     MultiTaskArrays,
-    MultiTaskDataset,
     build_multitask,
     compose,
     pairing,
@@ -43,7 +44,6 @@ __all__ = [
     "DataError",
     "MissingDataError",
     "MultiTaskArrays",
-    "MultiTaskDataset",
     "SplitFiles",
     "build_multitask",
     "cache_dir",

@@ -45,11 +45,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
-import torch
-from torch.utils.data import Dataset
 
 from spikebridge.data.idx import DataError
 from spikebridge.data.sources import ENV_VAR, MissingDataError, Split, load_split
@@ -173,48 +170,3 @@ def build_multitask(
         labels=labels,
         pairs=pairs,
     )
-
-
-class MultiTaskDataset(Dataset[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]):
-    """A built multi-task split as a PyTorch data set.
-
-    Item ``i`` is ``(image, label1, label2)``: the image a ``float32`` tensor ``[1, 36, 36]``
-    in pixel units 0-255 (``scale="pixel"``) or 0-1 (``scale="unit"``), the labels ``int64``
-    scalars (task 1: image A top-left, task 2: image B bottom-right). The images stay
-    ``uint8`` in memory and are converted per item.
-    """
-
-    def __init__(self, arrays: MultiTaskArrays, scale: Literal["pixel", "unit"] = "pixel"):
-        if scale not in ("pixel", "unit"):
-            raise DataError(f"scale={scale!r}; choose 'pixel' (0-255) or 'unit' (0-1)")
-        self.arrays = arrays
-        self.scale = scale
-        self._images = torch.from_numpy(arrays.images)
-        self._labels = torch.from_numpy(arrays.labels)
-
-    @classmethod
-    def build(
-        cls,
-        name: str,
-        split: Split,
-        seed: int = 0,
-        copies: int = 2,
-        subset: int | None = None,
-        root: str | Path | None = None,
-        download: bool = False,
-        verify: bool = True,
-        scale: Literal["pixel", "unit"] = "pixel",
-    ) -> MultiTaskDataset:
-        """Build the split with :func:`build_multitask` and wrap it."""
-        arrays = build_multitask(name, split, seed, copies, subset, root, download, verify)
-        return cls(arrays, scale)
-
-    def __len__(self) -> int:
-        return len(self.arrays)
-
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        image = self._images[index].unsqueeze(0).to(torch.float32)
-        if self.scale == "unit":
-            image = image / 255.0
-        labels = self._labels[index]
-        return image, labels[0], labels[1]
