@@ -20,6 +20,8 @@ from spikebridge.errors import InputError
 from spikebridge.model import load_model
 from spikebridge.nets import NETS, build_net
 
+from .test_nets import PAPER_PARAMETERS
+
 #: The digest's table of the paper's counter output, M operations: ADD, MUL, total.
 DIGEST = {
     "lif-fc": (9.994, 10.002, 19.996),
@@ -30,18 +32,6 @@ DIGEST = {
     "hh-conv": (9.809, 11.753, 21.562),
     "s-lif2hh-conv": (21.206, 22.032, 43.238),
     "4lif-conv": (79.088, 80.060, 159.149),
-}
-PARAMS = {
-    "lif-fc": 690_734,
-    "hh-fc": 690_734,
-    "ann-fc": 690_734,
-    "s-lif2hh-fc": 2_095_666,
-    "4lif-fc": 2_759_726,
-    "lif-conv": 42_580,
-    "hh-conv": 42_580,
-    "cnn": 42_580,
-    "s-lif2hh-conv": 166_104,
-    "4lif-conv": 177_910,
 }
 FROZEN = {"hh-fc": 3072, "hh-conv": 324}
 #: s-LIF2HH-conv layer 2: 3 convs x T x 3240 outputs x (fan-in - (fan-in - 1)).
@@ -74,7 +64,7 @@ def test_paper_figures_reproduced(table: dict[str, Any], name: str) -> None:
 @pytest.mark.parametrize("name", sorted(NETS))
 def test_parameters_and_frozen_constants(table: dict[str, Any], name: str) -> None:
     costs = table["models"][name]
-    assert costs["params"] == PARAMS[name]
+    assert costs["params"] == PAPER_PARAMETERS[name]
     assert costs["frozen"] == FROZEN.get(name, 0)
 
 
