@@ -73,7 +73,7 @@ def test_brian2_reproduces_torch_spike_for_spike(name: str, steps: int, device: 
     for got, want in zip(rasters, expected, strict=True):
         np.testing.assert_array_equal(got, want)
     np.testing.assert_allclose(
-        readout(network, rasters[-1]), net(images).detach().numpy(), rtol=1e-10, atol=1e-10
+        readout(net, rasters[-1]), net(images).detach().numpy(), rtol=1e-10, atol=1e-10
     )
 
 

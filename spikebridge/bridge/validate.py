@@ -3,7 +3,7 @@
 The checkpoint's network is exported (:mod:`.network_file`), rebuilt in Brian2 from the
 same model file, and run on the first ``samples`` test composites of its dataset (with
 the training run's noise pattern, if any). The torch network runs the same samples in
-float64. Both engines' spike rasters go through the same affine readout, so the
+float64. Both engines' spike rasters go through the torch network's own readout, so the
 comparison measures the spiking dynamics alone:
 
 * ``spike_train_agreement``: fraction of samples whose whole rasters (step x neuron, every
@@ -15,7 +15,6 @@ comparison measures the spiking dynamics alone:
 
 from __future__ import annotations
 
-import math
 import time
 from pathlib import Path
 from typing import Any
@@ -28,31 +27,25 @@ from ..learning.checkpoint import load_trained
 from ..learning.data import load_task_data
 from ..learning.train import noise_pattern
 from ..nets import SpikingConv, SpikingFC
+from ..nets.specs import IMAGE_SIZE
 from .brian_conv import run_conv
 from .brian_fc import run_fc
 from .network_file import NetworkFile, describe, save_network
 
 
-def readout(network: NetworkFile, raster: np.ndarray) -> np.ndarray:
-    """Logits ``[samples, 2, 10]`` from the last layer's spikes ``[samples, T, n]`` (float64).
-
-    For conv networks the rates are average-pooled 2x2 first, as in the torch network.
-    """
-    rates = raster.astype(np.float64).mean(1)
-    if network.meta["body"] == "conv":
-        channels = int(network.meta["width"])
-        events = len(network.meta["events"])
-        side = math.isqrt(rates.shape[1] // (events * channels))
-        maps = rates.reshape(len(rates), events, channels, side // 2, 2, side // 2, 2)
-        rates = maps.mean(axis=(4, 6)).reshape(len(rates), -1)
-    feature = rates @ network["readout.feature.weight"].T.astype(np.float64)
-    feature += network["readout.feature.bias"].astype(np.float64)
-    heads = [
-        feature @ network[f"readout.heads.{k}.weight"].T.astype(np.float64)
-        + network[f"readout.heads.{k}.bias"].astype(np.float64)
-        for k in range(2)
-    ]
-    return np.stack(heads, axis=1)
+def readout(net: SpikingFC | SpikingConv, raster: np.ndarray) -> np.ndarray:
+    """Logits ``[samples, 2, 10]`` of the network's own readout, from the last spiking layer's
+    raster ``[samples, T, n]`` (the layout of :func:`torch_rasters`)."""
+    spikes = torch.from_numpy(raster).to(next(net.parameters()).dtype)
+    with torch.no_grad():
+        if isinstance(net, SpikingFC):
+            logits = net.logits_from_spikes(spikes.transpose(0, 1))
+        else:
+            samples, steps, _ = spikes.shape
+            side = IMAGE_SIZE // 2
+            maps = spikes.view(samples, steps, net.n_events, net.spec.width, side, side)
+            logits = net.logits_from_spikes(maps.permute(1, 2, 0, 3, 4, 5))
+    return logits.cpu().numpy()
 
 
 def torch_rasters(
@@ -123,8 +116,8 @@ def validate(
         [np.all(a == b, axis=(1, 2)) for a, b in zip(layers_torch, layers_brian, strict=True)]
     )
 
-    pred_torch = readout(network, raster_torch).argmax(-1)
-    pred_brian = readout(network, raster_brian).argmax(-1)
+    pred_torch = readout(net, raster_torch).argmax(-1)
+    pred_brian = readout(net, raster_brian).argmax(-1)
     counts_torch, counts_brian = raster_torch.sum(1), raster_brian.sum(1)
     acc_torch = (pred_torch == labels).mean(0)
     acc_brian = (pred_brian == labels).mean(0)

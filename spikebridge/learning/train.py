@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -47,7 +47,6 @@ class TrainConfig:
     noise_amplitude: float = 0.0  # A of the paper's fixed Gaussian pattern (0: none)
     device: str = "cpu"
     data_root: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def resolved(self) -> TrainConfig:
         """The config with the spec's optimiser defaults filled in, checked."""

@@ -86,7 +86,10 @@ class SpikingConv(MultiTaskNet):
 
     def forward(self, images: Tensor) -> Tensor:
         """Images ``[B, 1, 36, 36]`` -> logits ``[B, 2, 10]``."""
-        _, spk2 = self.spikes(images)
+        return self.logits_from_spikes(self.spikes(images)[1])
+
+    def logits_from_spikes(self, spk2: Tensor) -> Tensor:
+        """Logits ``[B, 2, 10]`` from layer 2's spikes ``[T, n_events, B, C, H, W]``."""
         steps, events, batch, channels, size, _ = spk2.shape
         pooled = F.avg_pool2d(spk2.reshape(-1, channels, size, size), 2)
         rates = pooled.view(steps, events, batch, channels, size // 2, size // 2).mean(0)

@@ -79,6 +79,10 @@ class SpikingFC(MultiTaskNet):
         spk: Tensor = self.neurons(drives)[0]
         return spk
 
+    def logits_from_spikes(self, spikes: Tensor) -> Tensor:
+        """Logits ``[B, 2, 10]`` from the layer's spikes ``[T, B, n_events * width]``."""
+        return self.readout(spikes.mean(0))
+
     def forward(self, images: Tensor) -> Tensor:
         """Images ``[B, 1, 36, 36]`` -> logits ``[B, 2, 10]``."""
-        return self.readout(self.spikes(images).mean(0))
+        return self.logits_from_spikes(self.spikes(images))
