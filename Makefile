@@ -1,5 +1,5 @@
 # The two README commands. Each one creates .venv with the pinned environment first.
-.PHONY: demo test lint typecheck tutorials env clean
+.PHONY: demo test lint typecheck tutorials docs env clean
 
 VENV := .venv/bin
 WORKERS ?= 2
@@ -12,10 +12,12 @@ env:
 demo: env
 	$(VENV)/spikebridge study equivalence --quick --out reports/equivalence
 
-## Lint, types, the test suite (Brian2 runtime + cpp_standalone, torch) and the tutorials.
+## Lint, types, the test suite (Brian2 runtime + cpp_standalone, torch), the tutorials and
+## the documentation site (strict).
 test: env lint typecheck
 	$(VENV)/python -m pytest -n $(WORKERS) --durations=15
 	$(VENV)/python scripts/run_tutorials.py
+	$(VENV)/python scripts/build_docs.py
 
 lint: env
 	$(VENV)/ruff check .
@@ -27,5 +29,9 @@ typecheck: env
 tutorials: env
 	$(VENV)/python scripts/run_tutorials.py
 
+## The documentation site in build/site, strict (needs the executed tutorials).
+docs: env
+	$(VENV)/python scripts/build_docs.py
+
 clean:
-	rm -rf .venv reports .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .venv reports .pytest_cache .mypy_cache .ruff_cache docs/generated build/site
