@@ -18,12 +18,15 @@ feature -> task heads) is affine and is applied to the spike raster Brian2 recor
 from __future__ import annotations
 
 import numpy as np
-from brian2 import Network, Synapses, second
+from brian2 import Network, Synapses, TimedArray, second
+from brian2 import seed as brian2_seed
 
 from ..brian.devices import brian2_session
+from ..errors import InputError
 from ..model import load_model
 from .brian_parts import event_monitors, event_raster, layer_parameters, neuron_layer, pixel_group
 from .network_file import NetworkFile
+from .perturb import NoiseSchedule, weight_factors
 
 
 def run_fc(
@@ -33,16 +36,37 @@ def run_fc(
     device: str = "cpp_standalone",
     dtype: str = "float64",
     threads: int = 0,
+    schedule: NoiseSchedule | None = None,
+    seed: int = 0,
 ) -> np.ndarray:
-    """Spikes ``[samples, T, n_events * width]`` (bool) of the hidden layer for ``images``."""
+    """Spikes ``[samples, T, n_events * width]`` (bool) of the hidden layer for ``images``.
+
+    With a ``schedule`` (:mod:`.perturb`) every image runs once per level and the raster
+    has ``schedule.windows`` rows, level-major; ``seed`` seeds Brian2's random numbers and
+    the weight factors. Spike deletion is left to the caller (it acts on the raster).
+    """
     meta = network.meta
     model = load_model(meta["neuron"])
     steps, dt, width = int(meta["steps"]), float(meta["dt"]), int(meta["width"])
     flat = np.asarray(images, dtype=np.float64).reshape(len(images), -1)
+    if schedule is not None:
+        if schedule.samples != len(flat):
+            raise InputError(
+                f"The noise schedule is for {schedule.samples} samples, got {len(flat)} images."
+            )
+        flat = np.tile(flat, (len(schedule.levels), 1))
     samples, n_pixels = flat.shape
     window = steps * dt
+    perturbed = schedule is not None
     with brian2_session(device, float_dtype=dtype, threads=threads):
-        pixels = pixel_group(flat, dt, window)
+        if perturbed:
+            brian2_seed(seed)
+        pixels = pixel_group(
+            flat,
+            dt,
+            window,
+            schedule.per_window("input") if schedule and schedule.uses("input") else None,
+        )
         hidden, namespace = neuron_layer(
             model,
             meta["method"],
@@ -51,7 +75,9 @@ def run_fc(
             layer_parameters(network.arrays, "neurons."),
             (width,),
             "hidden",
+            schedule.membrane_noise() if schedule is not None else None,
         )
+        weight_noise = schedule is not None and schedule.uses("weight")
         projections = []
         rows = np.repeat(np.arange(n_pixels + 1), width)
         cols = np.tile(np.arange(width), n_pixels + 1)
@@ -59,14 +85,22 @@ def run_fc(
             weight = network[f"projections.{k}.weight"].astype(np.float64)  # [width, n_pixels]
             bias = network[f"projections.{k}.bias"].astype(np.float64)
             matrix = np.concatenate([weight.T, bias[None, :]], axis=0)  # [n_pixels + 1, width]
-            synapses = Synapses(
-                pixels,
-                hidden,
-                f"w : 1\n{name}_post = w * x_pre : 1 (summed)",
-                name=f"proj_{k}",
-            )
+            if weight_noise:
+                summed = f"{name}_post = w * (1 + weight_noise(t) * eps) * x_pre : 1 (summed)"
+                equations = f"w : 1\neps : 1\n{summed}"
+            else:
+                equations = f"w : 1\n{name}_post = w * x_pre : 1 (summed)"
+            synapses = Synapses(pixels, hidden, equations, name=f"proj_{k}", dt=dt * second)
             synapses.connect(i=rows, j=cols)
             synapses.w = matrix.ravel()
+            if weight_noise:
+                assert schedule is not None
+                eps = weight_factors(matrix.shape, seed, k)
+                eps[-1] = 0.0  # the biases stay exact
+                synapses.eps = eps.ravel()
+                synapses.namespace["weight_noise"] = TimedArray(
+                    schedule.per_window("weight"), dt=window * second
+                )
             projections.append(synapses)
         monitors = event_monitors(hidden, model, "hidden")
         net = Network(pixels, hidden, *projections, *monitors)

@@ -10,24 +10,61 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 from brian2 import EventMonitor, NeuronGroup, TimedArray, second
 
 from ..brian.group import make_neuron_group
+from ..errors import InputError
 from ..model import NeuronModel
 from ..units import as_quantity
 
 
-def pixel_group(images: np.ndarray, dt: float, window: float) -> NeuronGroup:
-    """Pixels of ``images`` ``[samples, n_pixels]`` and a last unit fixed at 1."""
-    samples = images.shape[0]
+def pixel_group(
+    images: np.ndarray, dt: float, window: float, input_noise: np.ndarray | None = None
+) -> NeuronGroup:
+    """Pixels of ``images`` ``[samples, n_pixels]`` and a last unit fixed at 1.
+
+    ``input_noise`` (one standard deviation per window, in pixel units) adds fresh Gaussian
+    noise to every pixel (not the constant unit) at every step of that window.
+    """
+    samples, n_pixels = images.shape
     stimulus = np.concatenate([images.astype(np.float64), np.ones((samples, 1))], axis=1)
     pixels = NeuronGroup(stimulus.shape[1], "x : 1", name="pixels", dt=dt * second)
     pixels.namespace["stimulus"] = TimedArray(stimulus, dt=window * second)
-    pixels.run_regularly("x = stimulus(t, i)", dt=window * second, when="start", order=0)
+    if input_noise is None:
+        pixels.run_regularly("x = stimulus(t, i)", dt=window * second, when="start", order=0)
+        return pixels
+    pixels.namespace["input_noise"] = TimedArray(np.asarray(input_noise), dt=window * second)
+    pixels.namespace["n_pixels"] = n_pixels
+    pixels.run_regularly(
+        "x = stimulus(t, i) + input_noise(t) * randn() * int(i < n_pixels)",
+        when="start",
+        order=0,
+    )
     return pixels
+
+
+def membrane_noise_equations(model: NeuronModel) -> str:
+    """``model``'s equations with additive noise on each membrane variable.
+
+    ``dv/dt = f`` becomes ``dv/dt = f + membrane_noise(t) * noise_scale_v * xi_v /
+    sqrt(noise_dt)``: with Euler-Maruyama at ``dt = noise_dt`` this adds
+    ``membrane_noise * noise_scale_v * N(0, 1)`` to ``v`` at every step.
+    """
+    lines = []
+    for line in model.equations.splitlines():
+        head = line.strip()
+        for var in model.membrane:
+            prefix = f"d{var}/dt ="
+            if head.startswith(prefix):
+                rhs, _, unit = head[len(prefix) :].rpartition(":")
+                term = f"membrane_noise(t) * noise_scale_{var} * xi_{var} / sqrt(noise_dt)"
+                line = f"{prefix} ({rhs.strip()}) + {term} : {unit.strip()}"
+        lines.append(line)
+    return "\n".join(lines)
 
 
 def neuron_layer(
@@ -38,14 +75,32 @@ def neuron_layer(
     parameters: Mapping[str, np.ndarray],
     shape: Sequence[int],
     name: str,
+    membrane_noise: tuple[np.ndarray, Mapping[str, float]] | None = None,
 ) -> tuple[NeuronGroup, dict[str, Any]]:
     """A layer of ``prod(shape)`` neurons (C-order index) and the namespace its restart needs.
 
     ``parameters`` are the torch layer's values; each is broadcast over ``shape`` (so a
     per-column array of length ``shape[-1]`` becomes one value per neuron of that column).
+    ``membrane_noise`` (a strength per window and a scale per membrane variable) adds the
+    noise of :func:`membrane_noise_equations`.
     """
     n = int(np.prod(shape))
-    group = make_neuron_group(model, n, method, dt, name=name)
+    if membrane_noise is None:
+        group = make_neuron_group(model, n, method, dt, name=name)
+    else:
+        noisy = replace(model, equations=membrane_noise_equations(model))
+        group = make_neuron_group(noisy, n, method, dt, name=name)
+        strengths, scales = membrane_noise
+        missing = set(model.membrane) - set(scales)
+        if missing:
+            raise InputError(
+                f"Membrane noise needs a scale for each membrane variable; missing "
+                f"{sorted(missing)}."
+            )
+        group.namespace["membrane_noise"] = TimedArray(np.asarray(strengths), dt=window * second)
+        group.namespace["noise_dt"] = dt * second
+        for var in model.membrane:
+            group.namespace[f"noise_scale_{var}"] = float(scales[var])
     for param, value in parameters.items():
         if param in model.inputs:
             continue
