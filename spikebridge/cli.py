@@ -6,6 +6,12 @@ spikebridge parity MODEL [--method M] [--dtype float64|float32] [--duration MS]
                          [--device D] [--json]
 spikebridge demo [--out DIR] [--device D] [--models A,B]
 spikebridge study equivalence [--quick] [--engine brian2|torch] [--device D] [--out DIR]
+spikebridge study robustness [--quick] [--out DIR] [--resume] [--nets A,B] [--amplitudes A,B]
+                             [--seeds S,T] [--membrane S,..] [--input ..] [--weight ..]
+                             [--deletion ..] [--engine local|ray] [--address ADDR] [--workers N]
+spikebridge study cost [--out DIR] [--no-timing] [--repeats N] [--resume]
+spikebridge study information [--quick] [--out DIR] [--epochs N] [--subset N]
+                              [--encoders A,B] [--resume]
 spikebridge train NET [--dataset D] [--epochs N] [--subset N] [--seed S] [--device cpu|cuda]
                       --out DIR [--resume]
 spikebridge validate CHECKPOINT [--engine brian2] [--device D] [--samples N] [--export FILE]
@@ -21,6 +27,7 @@ import sys
 from collections.abc import Sequence
 
 from .errors import SpikebridgeError
+from .study_commands import add_study_commands
 
 
 def _models(args: argparse.Namespace) -> int:
@@ -235,6 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--fresh", action="store_true", help="ignore the cached stages of an earlier run"
     )
     equivalence.set_defaults(run=_study_equivalence)
+    add_study_commands(studies)
 
     from .nets import NETS
 
