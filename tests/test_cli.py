@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -56,7 +57,20 @@ def test_errors_exit_2_with_a_message(
 
 
 @pytest.mark.parametrize(
-    "command", [[], ["models"], ["show"], ["parity"], ["demo"], ["train"], ["validate"], ["cost"]]
+    "command",
+    [
+        [],
+        ["models"],
+        ["show"],
+        ["parity"],
+        ["demo"],
+        ["train"],
+        ["validate"],
+        ["cost"],
+        ["study", "robustness"],
+        ["study", "cost"],
+        ["study", "information"],
+    ],
 )
 def test_every_command_has_help(command: list[str]) -> None:
     out = subprocess.run(
@@ -82,3 +96,18 @@ def test_train_refuses_an_unknown_network(capsys: pytest.CaptureFixture[str]) ->
     with pytest.raises(SystemExit):
         main(["train", "hh-transformer", "--out", "unused"])
     assert "invalid choice" in capsys.readouterr().err
+
+
+def test_study_cost_writes_results_report_and_figures(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "cost"
+    assert main(["study", "cost", "--out", str(out), "--no-timing"]) == 0
+    results = json.loads((out / "results.json").read_text())
+    assert results["models"]["hh-fc"]["paper_ops_m"] == pytest.approx(20.250, abs=5e-4)
+    assert "timing" not in results
+    assert "| hh-fc | 690,734 |" in (out / "report.md").read_text()
+    assert (out / "figures" / "operations.png").stat().st_size > 0
+    assert main(["study", "cost", "--out", str(out), "--no-timing"]) == 2
+    assert "--resume" in capsys.readouterr().err
+    assert main(["study", "cost", "--out", str(out), "--no-timing", "--resume"]) == 0
