@@ -25,6 +25,7 @@ import importlib
 import importlib.util
 import os
 import shutil
+import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -73,6 +74,11 @@ def check_device(name: str) -> None:
                 "The 'cuda_standalone' device needs the CUDA toolkit: nvcc is not on PATH and "
                 "CUDA_PATH is not set. Install the CUDA toolkit or set CUDA_PATH."
             )
+        if not cuda_gpu_present():
+            raise DeviceUnavailableError(
+                "The 'cuda_standalone' device needs an NVIDIA GPU, but none is visible "
+                "(nvidia-smi lists no GPU). Run on a GPU machine, or use 'cpp_standalone'."
+            )
     elif name == "genn":
         if importlib.util.find_spec("brian2genn") is None:
             raise DeviceUnavailableError(
@@ -86,6 +92,19 @@ def check_device(name: str) -> None:
                 "brian2genn is installed but GeNN is not found: set GENN_PATH to a GeNN 4.x "
                 "source tree or put genn-buildmodel.sh on PATH."
             )
+
+
+def cuda_gpu_present() -> bool:
+    """Whether an NVIDIA GPU is visible (``nvidia-smi -L`` lists one)."""
+    if shutil.which("nvidia-smi") is None:
+        return False
+    try:
+        listing = subprocess.run(
+            ["nvidia-smi", "-L"], capture_output=True, text=True, timeout=30, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return listing.returncode == 0 and "GPU" in listing.stdout
 
 
 def _require_compiler(name: str) -> None:

@@ -22,7 +22,7 @@ import hashlib
 import json
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -69,25 +69,27 @@ class Settings:
 
     @staticmethod
     def quick(**overrides: Any) -> Settings:
-        return Settings(
+        """The ``--quick`` settings; any field can be overridden."""
+        base = Settings(
             train_levels=(0.8, 1.2, 1.6, 2.0),
             test_levels=(1.0, 1.4, 1.8),
             popsize=10,
             maxiter=40,
             torch_hh_levels=(1.0,),
-            **overrides,
         )
+        return replace(base, **overrides)
 
     @staticmethod
     def full(**overrides: Any) -> Settings:
-        return Settings(
+        """The full study's settings; any field can be overridden."""
+        base = Settings(
             train_levels=(0.8, 1.0, 1.2, 1.4, 1.6, 1.8, 2.0),
             test_levels=(0.9, 1.1, 1.3, 1.5, 1.7, 1.9),
             popsize=20,
             maxiter=150,
             torch_hh_levels=(0.9, 1.0, 1.5),
-            **overrides,
         )
+        return replace(base, **overrides)
 
     def key(self) -> str:
         """Cache key: the settings and the study's version (bumped when its procedure changes)."""
