@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import torch
 from torch import Tensor
+from torch.utils.checkpoint import checkpoint
 
+from ..errors import InputError
 from ..model import NeuronModel
-from .codegen import GeneratedStep
+from .codegen import GeneratedStep, StepFunction
 from .surrogate import SpikeFunction
 
 #: Brian2's initial ``lastspike`` (a spike long ago) and ``not_refractory``.
@@ -63,6 +65,57 @@ def observe(
     )
 
 
+#: A replacement for :func:`run_chunk` (e.g. its ``torch.compile``-d form), same signature.
+ChunkFunction = Callable[..., tuple[Tensor, dict[str, Tensor], Any]]
+
+
+def run_chunk(
+    step: StepFunction,
+    generated: GeneratedStep,
+    state: Any,
+    params: Mapping[str, Tensor],
+    per_step: Mapping[str, Sequence[Tensor]],
+    times: Sequence[Tensor],
+    dt: float,
+    spike_fn: SpikeFunction,
+    names: tuple[str, ...],
+) -> tuple[Tensor, dict[str, Tensor], Any]:
+    """Run ``len(times)`` consecutive steps with ``step``: the body of :func:`run_steps`.
+
+    Step k uses the drives ``per_step[name][k]`` and the time ``times[k]`` (0-d float64).
+    Returns the spikes ``[k, n_events, *shape]``, the ``names`` traces ``{name: [k, *shape]}``
+    and the final state.
+    """
+    events_by_step: list[tuple[Tensor, ...]] = []
+    traces: dict[str, list[Tensor]] = {name: [] for name in names}
+    for k, t in enumerate(times):
+        step_params = {**params, **{name: values[k] for name, values in per_step.items()}}
+        events, state = step(state, step_params, t, dt, spike_fn)
+        events_by_step.append(events)
+        for name in names:
+            traces[name].append(observe(generated, state, step_params, t, dt, name))
+    stacked = {name: torch.stack(values) for name, values in traces.items()}
+    return _stack_events(events_by_step), stacked, state
+
+
+def _stack_events(events_by_step: list[tuple[Tensor, ...]]) -> Tensor:
+    """Per-step event tuples -> ``[steps, n_events, *shape]`` (the same values as stacking each
+    step's events and then the steps; one copy fewer for a single event)."""
+    per_event = [torch.stack(values) for values in zip(*events_by_step, strict=True)]
+    if len(per_event) == 1:
+        return per_event[0].unsqueeze(1)
+    return torch.stack(per_event, 1)
+
+
+def check_steps(value: Any, name: str = "checkpoint_every") -> int | None:
+    """``value`` as a chunk length: a positive integer, or None (no chunks)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+        raise InputError(f"{name} must be a positive number of steps or None, got {value!r}.")
+    return int(value)
+
+
 def run_steps(
     generated: GeneratedStep,
     state: Any,
@@ -74,6 +127,10 @@ def run_steps(
     n_steps: int,
     start_step: int = 0,
     record: Iterable[str] = (),
+    step_fn: StepFunction | None = None,
+    chunk_fn: ChunkFunction | None = None,
+    chunk_steps: int | None = None,
+    checkpoint_every: int | None = None,
 ) -> tuple[Tensor, dict[str, Tensor], Any]:
     """Run ``n_steps`` steps of the generated step function.
 
@@ -81,23 +138,57 @@ def run_steps(
     ``start_step`` is the index of the first step (time ``start_step * dt``). Returns the
     spikes ``[n_steps, n_events, *shape]``, the ``record``-ed values at the end of every
     step ``{name: [n_steps, *shape]}`` and the final state.
+
+    Speed and memory options (the defaults run the generated step eagerly, as it is):
+
+    * ``step_fn``: the step function to call instead of ``generated.step`` (same
+      signature; e.g. :func:`spikebridge.torch.compiled.compile_step`);
+    * ``chunk_fn``: runs a chunk of steps instead of :func:`run_chunk` (same signature;
+      e.g. :func:`spikebridge.torch.compiled.compile_chunk`, the unrolled loop compiled);
+    * ``chunk_steps``: run the loop in chunks of at most this many steps (bounds the
+      unrolled length of a compiled ``chunk_fn``; no effect on the values);
+    * ``checkpoint_every``: with gradients enabled, run the steps in chunks of this many
+      under ``torch.utils.checkpoint`` (non-reentrant): a chunk keeps only its input state
+      for the backward pass and recomputes its steps there, so activation memory grows with
+      ``n_steps / checkpoint_every + checkpoint_every`` steps instead of ``n_steps``, at the
+      cost of a second forward pass. Values and gradients are those of the plain loop.
     """
+    checkpoint_every = check_steps(checkpoint_every)
+    chunk_steps = check_steps(chunk_steps, "chunk_steps")
     names = tuple(record)
-    spikes: list[Tensor] = []
-    traces: dict[str, list[Tensor]] = {name: [] for name in names}
     device = state[0].device
     # unbind once: indexing drive[k] per step would make autograd allocate a zero tensor of
     # the whole sequence for every step in the backward pass.
     per_step = {name: drive.unbind(0) for name, drive in drives.items()}
-    for k in range(n_steps):
-        step_params = {**params, **{name: values[k] for name, values in per_step.items()}}
-        t = torch.tensor((start_step + k) * dt, dtype=torch.float64, device=device)
-        events, state = generated.step(state, step_params, t, dt, spike_fn)
-        spikes.append(torch.stack(events))
+    # times from Python floats (start_step + k) * dt, one tensor created for all steps
+    times = torch.tensor(
+        [(start_step + k) * dt for k in range(n_steps)], dtype=torch.float64, device=device
+    ).unbind(0)
+    step = generated.step if step_fn is None else step_fn
+    chunk = run_chunk if chunk_fn is None else chunk_fn
+    checkpointed = checkpoint_every is not None and torch.is_grad_enabled()
+    every = checkpoint_every if checkpointed else chunk_steps
+    if every is None or every >= n_steps:
+        return chunk(step, generated, state, params, per_step, times, dt, spike_fn, names)
+    spikes: list[Tensor] = []
+    traces: dict[str, list[Tensor]] = {name: [] for name in names}
+    for first in range(0, n_steps, every):
+        last = min(first + every, n_steps)
+        part = {name: values[first:last] for name, values in per_step.items()}
+        args = (step, generated, state, params, part, times[first:last], dt, spike_fn, names)
+        if checkpointed:
+            chunk_spikes, chunk_traces, state = checkpoint(
+                chunk,
+                *args,
+                use_reentrant=False,
+                preserve_rng_state=False,  # generated steps draw no random numbers
+            )
+        else:
+            chunk_spikes, chunk_traces, state = chunk(*args)
+        spikes.append(chunk_spikes)
         for name in names:
-            traces[name].append(observe(generated, state, step_params, t, dt, name))
-    stacked = {name: torch.stack(values) for name, values in traces.items()}
-    return torch.stack(spikes), stacked, state
+            traces[name].append(chunk_traces[name])
+    return torch.cat(spikes), {name: torch.cat(v) for name, v in traces.items()}, state
 
 
 def parameter_tensors(

@@ -9,6 +9,12 @@ from ``snntorch.spikegen.rate``) and returns ``(spk, mem)`` of shape
 ``spk, state = neurons.step(x, state)``. Any snnTorch surrogate can be the spike function.
 
 Membranes are in SI units (divide by ``membrane_scale`` for the model's display unit).
+
+Speed and memory (:mod:`spikebridge.torch.compiled`): ``compile="step" | "loop" | True``
+runs the generated step, or the unrolled loop, through ``torch.compile`` (the eager step is
+the default and the fallback); ``checkpoint_every=k`` checkpoints the time loop every ``k``
+steps, so that training memory holds ``T/k + k`` steps of activations instead of ``T``.
+Both can be changed after construction (attributes ``compile_mode``, ``checkpoint_every``).
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from torch import Tensor, nn
 from ..errors import InputError
 from ..model import NeuronModel, load_model
 from .codegen import GeneratedStep, torch_step
-from .loop import initial_state, observe, run_steps
+from .loop import check_steps, initial_state, observe, run_steps
 from .surrogate import SpikeFunction, rectangular
 
 
@@ -40,6 +46,11 @@ class SpikingNeurons(nn.Module):
             window with the model's ``SURROGATE_WIDTH``); snnTorch surrogates work too.
         seed: seed of the model's random parameters.
         dtype: float type of parameters and state (default: torch's default dtype).
+        compile: ``False`` (eager, the default), ``"step"`` (the step function compiled),
+            ``"loop"`` (the unrolled loop compiled, up to ``compiled.LOOP_STEPS`` steps per
+            graph) or ``True`` (``"loop"``); see :mod:`spikebridge.torch.compiled`.
+        checkpoint_every: checkpoint the time loop every this many steps when training
+            (``torch.utils.checkpoint``; ``None``: keep every step's activations).
     """
 
     def __init__(
@@ -54,8 +65,12 @@ class SpikingNeurons(nn.Module):
         spike_fn: SpikeFunction | None = None,
         seed: int = 0,
         dtype: torch.dtype | None = None,
+        compile: bool | str = False,
+        checkpoint_every: int | None = None,
     ) -> None:
         super().__init__()
+        self.compile_mode = compile
+        self.checkpoint_every = checkpoint_every
         self.model = load_model(model) if isinstance(model, str) else model
         self.n = int(n)
         self.method = self.model.check_method(method)
@@ -79,6 +94,43 @@ class SpikingNeurons(nn.Module):
                 self.register_parameter(name, nn.Parameter(tensor))
             else:
                 self.register_buffer(name, tensor)
+
+    # -- speed and memory options ---------------------------------------------------------------
+    @property
+    def compile_mode(self) -> str | None:
+        """``None`` (eager) or the ``torch.compile`` granularity, ``"step"`` or ``"loop"``."""
+        return self._compile_mode
+
+    @compile_mode.setter
+    def compile_mode(self, value: bool | str | None) -> None:
+        from .compiled import check_mode
+
+        self._compile_mode = check_mode(value)
+
+    @property
+    def checkpoint_every(self) -> int | None:
+        """Steps per checkpointed chunk of the time loop in training (``None``: off)."""
+        return self._checkpoint_every
+
+    @checkpoint_every.setter
+    def checkpoint_every(self, value: int | None) -> None:
+        self._checkpoint_every = check_steps(value)
+
+    def _loop_options(self, state: Any) -> dict[str, Any]:
+        """The options of :func:`run_steps` for the compile mode and checkpointing."""
+        options: dict[str, Any] = {"checkpoint_every": self.checkpoint_every}
+        if self.compile_mode is None:
+            return options
+        from . import compiled
+
+        reference: Tensor = state[0]
+        dtype, device = reference.dtype, reference.device
+        if self.compile_mode == "step":
+            options["step_fn"] = compiled.compile_step(self.generated, dtype=dtype, device=device)
+        else:
+            options["chunk_fn"] = compiled.compile_chunk(self.generated, dtype=dtype, device=device)
+            options["chunk_steps"] = compiled.LOOP_STEPS
+        return options
 
     # -- parameters and state ------------------------------------------------------------------
     @property
@@ -127,7 +179,7 @@ class SpikingNeurons(nn.Module):
                     f"Input '{name}' has shape {tuple(value.shape)}; expected {expected} with "
                     f"n = {self.n}."
                 )
-            if not torch.isfinite(value).all():
+            if not _all_finite(value):
                 raise InputError(f"Input '{name}' contains NaN or infinite values.")
         return drives
 
@@ -175,9 +227,15 @@ class SpikingNeurons(nn.Module):
             n_steps=steps,
             start_step=start_step,
             record=self.model.membrane,
+            **self._loop_options(state),
         )
         spk = _merge_events(spikes.movedim(1, -2))
-        mem = torch.cat([traces[name].expand_as(spikes[:, 0]) for name in self.model.membrane], -1)
+        shape = spikes[:, 0].shape
+        membranes = [traces[name] for name in self.model.membrane]
+        if len(membranes) == 1 and membranes[0].shape == shape:
+            mem = membranes[0]  # the values torch.cat would copy
+        else:
+            mem = torch.cat([trace.expand(shape) for trace in membranes], -1)
         return spk, mem, final
 
     def membrane(self, state: Any, t: float = 0.0) -> Tensor:
@@ -190,7 +248,23 @@ class SpikingNeurons(nn.Module):
         )
 
     def extra_repr(self) -> str:
-        return f"model={self.model.name}, n={self.n}, method={self.method}, dt={self.dt:g} s"
+        text = f"model={self.model.name}, n={self.n}, method={self.method}, dt={self.dt:g} s"
+        if self.compile_mode is not None:
+            text += f", compile={self.compile_mode}"
+        if self.checkpoint_every is not None:
+            text += f", checkpoint_every={self.checkpoint_every}"
+        return text
+
+
+def _all_finite(value: Tensor) -> bool:
+    """``torch.isfinite(value).all()``, reading broadcast (stride-0) axes once."""
+    if value.layout != torch.strided:
+        return bool(torch.isfinite(value).all())
+    index = tuple(
+        0 if stride == 0 and size > 0 else slice(None)
+        for size, stride in zip(value.shape, value.stride(), strict=True)
+    )
+    return bool(torch.isfinite(value[index]).all())
 
 
 def _merge_events(spikes: Tensor) -> Tensor:
