@@ -117,6 +117,14 @@ def test_bad_options_are_rejected() -> None:
     assert "compile=" in repr(layer) and "checkpoint_every=5" in repr(layer)
 
 
+def test_loop_chunks_are_bounded_and_even_where_possible() -> None:
+    longest = compiled.LOOP_STEPS
+    assert compiled.loop_chunk_steps(15) == 15  # the paper's nets: one graph
+    assert compiled.loop_chunk_steps(500, 32) == 25  # 20 chunks, one graph
+    assert compiled.loop_chunk_steps(37, 32) == 32  # no even split: a remainder chunk
+    assert all(1 <= compiled.loop_chunk_steps(t) <= longest for t in range(1, 200))
+
+
 # -- the fallback when compilation fails (no compiler needed) -------------------------------
 def _failing_backend(graph: object, example_inputs: object) -> object:
     raise RuntimeError("no C++ compiler (simulated)")

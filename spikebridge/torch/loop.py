@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -82,7 +83,9 @@ def run_chunk(
 ) -> tuple[Tensor, dict[str, Tensor], Any]:
     """Run ``len(times)`` consecutive steps with ``step``: the body of :func:`run_steps`.
 
-    Step k uses the drives ``per_step[name][k]`` and the time ``times[k]`` (0-d float64).
+    Step k uses the drives ``per_step[name][k]`` and the time ``times[k]`` (0-d float64);
+    ``per_step[name]`` and ``times`` are tuples of per-step tensors or tensors indexed on
+    their leading axis.
     Returns the spikes ``[k, n_events, *shape]``, the ``names`` traces ``{name: [k, *shape]}``
     and the final state.
     """
@@ -156,27 +159,44 @@ def run_steps(
     checkpoint_every = check_steps(checkpoint_every)
     chunk_steps = check_steps(chunk_steps, "chunk_steps")
     names = tuple(record)
-    device = state[0].device
-    # unbind once: indexing drive[k] per step would make autograd allocate a zero tensor of
-    # the whole sequence for every step in the backward pass.
-    per_step = {name: drive.unbind(0) for name, drive in drives.items()}
-    # times from Python floats (start_step + k) * dt, one tensor created for all steps
-    times = torch.tensor(
-        [(start_step + k) * dt for k in range(n_steps)], dtype=torch.float64, device=device
-    ).unbind(0)
     step = generated.step if step_fn is None else step_fn
     chunk = run_chunk if chunk_fn is None else chunk_fn
     checkpointed = checkpoint_every is not None and torch.is_grad_enabled()
     every = checkpoint_every if checkpointed else chunk_steps
-    if every is None or every >= n_steps:
-        return chunk(step, generated, state, params, per_step, times, dt, spike_fn, names)
+    sizes = [n_steps] if every is None else [every] * (n_steps // every)
+    if sum(sizes) < n_steps:
+        sizes.append(n_steps - sum(sizes))
+    # times from Python floats (start_step + k) * dt, one tensor created for all steps
+    times = torch.tensor(
+        [(start_step + k) * dt for k in range(n_steps)],
+        dtype=torch.float64,
+        device=state[0].device,
+    )
+    if chunk_fn is None:
+        # unbind once: indexing drive[k] per step would make autograd allocate a zero tensor
+        # of the whole sequence for every step in the backward pass.
+        per_step = {name: drive.unbind(0) for name, drive in drives.items()}
+        time_steps = times.unbind(0)
+        parts = [
+            ({name: values[a:b] for name, values in per_step.items()}, time_steps[a:b])
+            for a, b in itertools.pairwise(itertools.accumulate([0, *sizes]))
+        ]
+    else:
+        # a chunk function (a compiled loop) indexes whole chunks inside its graph, so that
+        # the gradient of a chunk's drives is one tensor; split once for the same reason
+        split = {
+            name: (drive if drive.shape[0] == n_steps else drive[:n_steps]).split(sizes)
+            for name, drive in drives.items()
+        }
+        parts = [
+            ({name: values[i] for name, values in split.items()}, chunk_times)
+            for i, chunk_times in enumerate(times.split(sizes))
+        ]
     spikes: list[Tensor] = []
     traces: dict[str, list[Tensor]] = {name: [] for name in names}
-    for first in range(0, n_steps, every):
-        last = min(first + every, n_steps)
-        part = {name: values[first:last] for name, values in per_step.items()}
-        args = (step, generated, state, params, part, times[first:last], dt, spike_fn, names)
-        if checkpointed:
+    for part, part_times in parts:
+        args = (step, generated, state, params, part, part_times, dt, spike_fn, names)
+        if checkpointed and len(parts) > 1:
             chunk_spikes, chunk_traces, state = checkpoint(
                 chunk,
                 *args,
@@ -188,6 +208,8 @@ def run_steps(
         spikes.append(chunk_spikes)
         for name in names:
             traces[name].append(chunk_traces[name])
+    if len(parts) == 1:
+        return spikes[0], {name: values[0] for name, values in traces.items()}, state
     return torch.cat(spikes), {name: torch.cat(v) for name, v in traces.items()}, state
 
 

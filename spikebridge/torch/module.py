@@ -116,7 +116,7 @@ class SpikingNeurons(nn.Module):
     def checkpoint_every(self, value: int | None) -> None:
         self._checkpoint_every = check_steps(value)
 
-    def _loop_options(self, state: Any) -> dict[str, Any]:
+    def _loop_options(self, state: Any, n_steps: int) -> dict[str, Any]:
         """The options of :func:`run_steps` for the compile mode and checkpointing."""
         options: dict[str, Any] = {"checkpoint_every": self.checkpoint_every}
         if self.compile_mode is None:
@@ -129,7 +129,7 @@ class SpikingNeurons(nn.Module):
             options["step_fn"] = compiled.compile_step(self.generated, dtype=dtype, device=device)
         else:
             options["chunk_fn"] = compiled.compile_chunk(self.generated, dtype=dtype, device=device)
-            options["chunk_steps"] = compiled.LOOP_STEPS
+            options["chunk_steps"] = compiled.loop_chunk_steps(n_steps)
         return options
 
     # -- parameters and state ------------------------------------------------------------------
@@ -227,7 +227,7 @@ class SpikingNeurons(nn.Module):
             n_steps=steps,
             start_step=start_step,
             record=self.model.membrane,
-            **self._loop_options(state),
+            **self._loop_options(state, steps),
         )
         spk = _merge_events(spikes.movedim(1, -2))
         shape = spikes[:, 0].shape
@@ -258,13 +258,19 @@ class SpikingNeurons(nn.Module):
 
 def _all_finite(value: Tensor) -> bool:
     """``torch.isfinite(value).all()``, reading broadcast (stride-0) axes once."""
-    if value.layout != torch.strided:
+    if value.layout == torch.strided:
+        value = value[
+            tuple(
+                0 if stride == 0 and size > 0 else slice(None)
+                for size, stride in zip(value.shape, value.stride(), strict=True)
+            )
+        ]
+    # one reduction: a sum is finite only if every term is (and the sum does not overflow;
+    # if it is not finite, the exact check decides)
+    with torch.no_grad():
+        if value.is_floating_point() and torch.isfinite(value.sum()):
+            return True
         return bool(torch.isfinite(value).all())
-    index = tuple(
-        0 if stride == 0 and size > 0 else slice(None)
-        for size, stride in zip(value.shape, value.stride(), strict=True)
-    )
-    return bool(torch.isfinite(value[index]).all())
 
 
 def _merge_events(spikes: Tensor) -> Tensor:
