@@ -10,6 +10,7 @@ steps, n = 16,384 neurons, fp32, on a GPU (snnTorch 0.7.0: 3.08 s; SpikingJelly-
 * ``lif``: :class:`~spikebridge.torch.SpikingNeurons` of ``lif_dl`` with lif-fc's settings,
 * ``hh``: ``hh_dl`` with hh-fc's settings (dt 0.01 ms),
 * ``leaky``: ``snntorch.Leaky`` with lif-fc's dynamics (as in ``training_step.py``),
+* ``leaky-indexed``: the same, reading the input sequence by ``current[t]`` per step,
 
 ours eager and compiled (``compile_mode`` ``"step"`` and ``"loop"``), snnTorch eager and with
 its per-step ``Leaky`` module ``torch.compile``-d. One call = ``Linear`` on the whole
@@ -66,9 +67,11 @@ NETS = {"lif": "lif-fc", "hh": "hh-fc"}
 
 class LeakyLayer(nn.Module):
     """``snntorch.Leaky`` over a sequence, lif-fc's dynamics; ``compiled``: the per-step
-    module through ``torch.compile``."""
+    module through ``torch.compile``. The sequence is unbound once (``indexed``: indexed
+    ``current[t]`` per step, as in snnTorch's tutorials, which makes autograd allocate a
+    zero tensor of the whole sequence per step in the backward pass)."""
 
-    def __init__(self, compiled: bool) -> None:
+    def __init__(self, compiled: bool, indexed: bool = False) -> None:
         import snntorch as snn
 
         super().__init__()
@@ -80,19 +83,21 @@ class LeakyLayer(nn.Module):
             spike_grad=rectangular(spec.surrogate_width),
         )
         self.step = torch.compile(self.lif) if compiled else self.lif
+        self.indexed = indexed
 
     def forward(self, current: Tensor) -> Tensor:
         mem = self.lif.reset_mem()
         out = []
-        for t in range(current.shape[0]):
-            spk, mem = self.step(current[t], mem)
+        steps = [current[t] for t in range(current.shape[0])] if self.indexed else current.unbind(0)
+        for value in steps:
+            spk, mem = self.step(value, mem)
             out.append(spk)
         return torch.stack(out)
 
 
 def make_layer(name: str, mode: str, n: int, seed: int, device: str) -> nn.Module:
-    if name == "leaky":
-        return LeakyLayer(mode == "compiled").to(device)
+    if name.startswith("leaky"):
+        return LeakyLayer(mode == "compiled", indexed=name == "leaky-indexed").to(device)
     layer: SpikingNeurons = spiking_neurons(net_spec(NETS[name]), n, seed).to(device)
     layer.compile_mode = None if mode == "eager" else mode
     return layer
@@ -111,7 +116,7 @@ def call(
             p.grad = None
         x.grad = None
         current = linear(x) if linear is not None else x
-        spikes = layer(current) if name == "leaky" else layer(current)[0]
+        spikes = layer(current) if name.startswith("leaky") else layer(current)[0]
         spikes.sum().backward()
 
     return run
@@ -159,7 +164,7 @@ def memory_child(spec: str, args: argparse.Namespace) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--contenders", default="lif,hh,leaky")
+    parser.add_argument("--contenders", default="lif,hh,leaky,leaky-indexed")
     parser.add_argument("--modes", default="eager,step,loop", help="modes of our layers")
     parser.add_argument("--leaky-modes", default="eager,compiled")
     parser.add_argument("--neurons", type=int, default=16384)
@@ -187,7 +192,7 @@ def main() -> None:
     x, linear = _inputs(args)
     contenders: dict[str, Callable[[], None]] = {}
     for name in args.contenders.split(","):
-        modes = args.leaky_modes if name == "leaky" else args.modes
+        modes = {"leaky": args.leaky_modes, "leaky-indexed": "eager"}.get(name, args.modes)
         for mode in modes.split(","):
             layer = make_layer(name, mode, args.neurons, args.seed, args.device)
             contenders[f"{name}:{mode}"] = call(name, layer, linear, x)
@@ -209,7 +214,7 @@ def main() -> None:
     for key in models:
         for leaky_mode in args.leaky_modes.split(","):
             ref = models.get(f"leaky:{leaky_mode}", {})
-            if key.startswith("leaky") or "wall" not in ref or "wall" not in models[key]:
+            if key.startswith("leaky:") or "wall" not in ref or "wall" not in models[key]:
                 continue
             ratios[f"{key}_over_leaky:{leaky_mode}"] = (
                 models[key]["wall"]["median_s"] / ref["wall"]["median_s"]
@@ -218,8 +223,10 @@ def main() -> None:
     if args.memory:
         rows = []
         for name in args.contenders.split(","):
+            if name == "leaky-indexed":
+                continue
             mode = "eager"
-            everies = [None] if name == "leaky" else [None, args.checkpoint_every]
+            everies = [None] if name.startswith("leaky") else [None, args.checkpoint_every]
             for every in everies:
                 spec = f"{name}:{mode}:{'none' if every is None else every}"
                 command = [sys.executable, __file__, "--memory-child", spec]
@@ -261,7 +268,8 @@ def main() -> None:
             "lif": "lif_dl, lif-fc settings (decay 0.2, theta 0.3, rectangular 0.5)",
             "hh": "hh_dl, hh-fc settings (dt 0.01 ms, theta 0.2, rectangular 0.3)",
             "leaky": "snntorch.Leaky(beta=0.2, threshold=0.3, reset_mechanism='zero', "
-            "spike_grad=rectangular(0.5)); 'compiled': torch.compile of the Leaky module",
+            "spike_grad=rectangular(0.5)) over current.unbind(0); 'compiled': torch.compile "
+            "of the Leaky module; leaky-indexed: over current[t] per step",
             "command": " ".join(sys.argv),
         },
         "models": models,

@@ -47,6 +47,7 @@ import torch
 from torch import Tensor, nn
 
 import spikebridge as sb
+from spikebridge.cost.timing import time_summary
 from spikebridge.io import write_json
 from spikebridge.learning.train import task_loss
 from spikebridge.nets import build_net, net_spec
@@ -108,17 +109,6 @@ def load_average() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
 
-def summary(samples: list[float]) -> dict[str, Any]:
-    median = statistics.median(samples)
-    return {
-        "median_s": median,
-        "min_s": min(samples),
-        "max_s": max(samples),
-        "spread": (max(samples) - min(samples)) / median if median > 0 else 0.0,
-        "samples_s": samples,
-    }
-
-
 def synchronize(device: str) -> None:
     if device.startswith("cuda"):
         torch.cuda.synchronize(device)
@@ -164,8 +154,8 @@ def round_robin(
             results[name] = {"error": errors[name]}
         else:
             results[name] = {
-                "wall": summary(wall[name]),
-                "cpu": summary(cpu[name]),
+                "wall": time_summary(wall[name]),
+                "cpu": time_summary(cpu[name]),
                 "first_call_s": first[name],
             }
     return results
@@ -506,16 +496,16 @@ def main() -> None:
             },
             "command": " ".join(sys.argv),
         },
-        "models": models,
-        "ratios": ratios(models),
-        "leaky_agreement": None
-        if args.no_timing
-        else leaky_agreement(args.batch, args.steps, args.seed),
-        "profiles": profiles,
-        "memory": memory,
     }
+    if not args.no_timing:
+        result["models"] = models
+        result["ratios"] = ratios(models)
+        result["leaky_agreement"] = leaky_agreement(args.batch, args.steps, args.seed)
+        result["profiles"] = profiles
+        print(json.dumps(result["ratios"], indent=1))
+    if memory is not None:
+        result["memory"] = memory
     path = write_json(Path(args.out), result)
-    print(json.dumps(result["ratios"], indent=1))
     print(f"wrote {path}")
 
 

@@ -16,7 +16,8 @@ from ..nets.specs import IMAGE_SIZE
 from .counts import _ratio
 
 
-def _summary(samples: list[float]) -> dict[str, Any]:
+def time_summary(samples: list[float]) -> dict[str, Any]:
+    """Median, extremes and spread ((max - min) / median) of repeated timings in seconds."""
     median = statistics.median(samples)
     return {
         "median_s": median,
@@ -93,7 +94,7 @@ def timing_table(
     finally:
         torch.set_num_threads(previous_threads)
     models = {
-        name: {"inference": _summary(s["inference"]), "train": _summary(s["train"])}
+        name: {"inference": time_summary(s["inference"]), "train": time_summary(s["train"])}
         for name, s in samples.items()
     }
     medians = {
