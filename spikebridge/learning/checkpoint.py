@@ -22,14 +22,21 @@ FORMAT = "spikebridge-checkpoint"
 VERSION = 1
 
 
-def save_checkpoint(path: str | Path, payload: Mapping[str, Any]) -> Path:
-    """Write ``payload`` (plus the format tag) to ``path`` atomically."""
-    data = {"format": FORMAT, "version": VERSION, **payload}
+def save_checkpoint(path: str | Path, payload: Mapping[str, Any], *, kind: str = FORMAT) -> Path:
+    """Write ``payload`` (plus the format tag ``kind`` and version) to ``path`` atomically."""
+    data = {"format": kind, "version": VERSION, **payload}
     return write_atomic(path, lambda tmp: torch.save(data, tmp))
 
 
-def read_checkpoint(path: str | Path) -> dict[str, Any]:
-    """The checkpoint at ``path``, with a clear error for a missing or foreign file."""
+def read_checkpoint(
+    path: str | Path,
+    *,
+    kind: str = FORMAT,
+    fix: str = "rerun training with --resume from an intact copy",
+) -> dict[str, Any]:
+    """The checkpoint of format ``kind`` at ``path`` (a training checkpoint by default, or
+    its folder), with a clear error for a missing, truncated or foreign file; ``fix`` is the
+    advice given for a file that cannot be read."""
     path = Path(path)
     if path.is_dir():
         path = path / "checkpoint.pt"
@@ -43,14 +50,14 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
     except Exception as exc:
         raise InputError(
             f"{path} is not a readable checkpoint ({type(exc).__name__}: {exc}). It may be "
-            "truncated: rerun training with --resume from an intact copy."
+            f"truncated: {fix}."
         ) from exc
-    if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise InputError(f"{path} is not a spikebridge training checkpoint.")
+    if not isinstance(data, dict) or data.get("format") != kind:
+        raise InputError(f"{path} is not a {kind} file; {fix}.")
     if data.get("version") != VERSION:
         raise InputError(
             f"{path} has checkpoint version {data.get('version')}; this spikebridge reads "
-            f"version {VERSION}."
+            f"version {VERSION}; {fix}."
         )
     return data
 

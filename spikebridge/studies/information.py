@@ -66,7 +66,8 @@ from tqdm.auto import tqdm
 
 from ..data.multitask import MULTITASK_DATASETS
 from ..errors import InputError
-from ..io import write_atomic, write_json
+from ..io import write_json
+from ..learning.checkpoint import read_checkpoint, save_checkpoint
 from ..learning.data import TaskData, load_task_data
 from ..nets.fc import spiking_neurons
 from ..nets.specs import CLASSES, IMAGE_SIZE, STEPS, TASKS, NetSpec
@@ -81,7 +82,7 @@ ENCODERS: tuple[str, ...] = ("lif", "hh", "s-lif2hh")
 LABELS = {"lif": "LIF", "hh": "HH", "s-lif2hh": "s-LIF2HH"}
 PAPER_DATASET = "multi-fashion-mnist"
 CHECKPOINT_FORMAT = "spikebridge-information-checkpoint"
-CHECKPOINT_VERSION = 1
+_RESTART = "delete it to restart that encoder, or choose another --out"
 
 
 @dataclass(frozen=True)
@@ -398,24 +399,6 @@ def evaluate(
     return out
 
 
-def _read_checkpoint(path: Path) -> dict[str, Any]:
-    try:
-        data = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as exc:
-        raise InputError(
-            f"{path} is not a readable checkpoint ({type(exc).__name__}: {exc}). Delete it to "
-            "restart that encoder, or choose another --out."
-        ) from exc
-    if not isinstance(data, dict) or data.get("format") != CHECKPOINT_FORMAT:
-        raise InputError(f"{path} is not an information-study checkpoint; choose another --out.")
-    if data.get("version") != CHECKPOINT_VERSION:
-        raise InputError(
-            f"{path} has checkpoint version {data.get('version')}; this spikebridge reads "
-            f"version {CHECKPOINT_VERSION}. Choose another --out."
-        )
-    return data
-
-
 def _check_resumable(saved: Mapping[str, Any], settings: InformationSettings, path: Path) -> None:
     current = settings.run_key()
     changed = sorted(key for key in current if saved.get(key) != current[key])
@@ -449,7 +432,11 @@ def train_encoder(
 ) -> dict[str, Any]:
     """Train encoder ``name`` up to ``settings.epochs`` (continuing ``checkpoint`` if present)."""
     device = settings.device
-    previous = _read_checkpoint(checkpoint) if checkpoint.exists() else None
+    previous = (
+        read_checkpoint(checkpoint, kind=CHECKPOINT_FORMAT, fix=_RESTART)
+        if checkpoint.exists()
+        else None
+    )
     if previous is not None:
         _check_resumable(previous["settings"], settings, checkpoint)
         if int(previous["epoch"]) > settings.epochs:
@@ -557,7 +544,7 @@ def train_encoder(
             "train_seconds": train_seconds,
         }
         history.append(record)
-        _save_checkpoint(
+        save_checkpoint(
             checkpoint,
             {
                 "encoder": name,
@@ -569,6 +556,7 @@ def train_encoder(
                 "scheduler": scheduler.state_dict(),
                 "history": history,
             },
+            kind=CHECKPOINT_FORMAT,
         )
         epochs_bar.set_postfix(
             IXZ=f"{test['I_XZ_bits']:.1f}",
@@ -588,11 +576,6 @@ def train_encoder(
     result = _encoder_result(name, net, settings, history, len(train_data), len(test_data))
     result["last_epoch_trained_weights"] = trained
     return result
-
-
-def _save_checkpoint(path: Path, payload: Mapping[str, Any]) -> None:
-    data = {"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION, **payload}
-    write_atomic(path, lambda tmp: torch.save(data, tmp))
 
 
 def _encoder_result(
