@@ -11,7 +11,7 @@ shuffling of epoch ``e`` depends only on ``(seed, e)``.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -59,22 +59,28 @@ class TrainConfig:
             weight_decay=optimiser.weight_decay if self.weight_decay is None else self.weight_decay,
             milestones=optimiser.milestones if self.milestones is None else tuple(self.milestones),
         )
-        for name in ("epochs", "batch_size", "steps"):
-            value = getattr(config, name)
-            if value < 1:
-                raise InputError(f"{name} must be at least 1, got {value}.")
-        for name in ("subset", "test_subset"):
-            value = getattr(config, name)
-            if value is not None and value < 1:
-                raise InputError(f"--{name.replace('_', '-')} must be at least 1, got {value}.")
-        if config.device.startswith("cuda") and not torch.cuda.is_available():
-            raise InputError("--device cuda was asked for but torch sees no CUDA GPU; use cpu.")
+        check_run_settings(config, ("epochs", "batch_size", "steps"))
         return config
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["milestones"] = None if self.milestones is None else list(self.milestones)
         return data
+
+
+def check_run_settings(settings: Any, counts: Sequence[str]) -> None:
+    """Check a training run's settings object: ``counts`` at least 1, ``subset`` and
+    ``test_subset`` None or at least 1, and a CUDA ``device`` only where torch sees a GPU."""
+    for name in counts:
+        value = getattr(settings, name)
+        if value < 1:
+            raise InputError(f"{name} must be at least 1, got {value}.")
+    for name in ("subset", "test_subset"):
+        value = getattr(settings, name)
+        if value is not None and value < 1:
+            raise InputError(f"--{name.replace('_', '-')} must be at least 1, got {value}.")
+    if settings.device.startswith("cuda") and not torch.cuda.is_available():
+        raise InputError("--device cuda was asked for but torch sees no CUDA GPU; use cpu.")
 
 
 def noise_pattern(amplitude: float, seed: int) -> Tensor | None:

@@ -69,6 +69,7 @@ from ..errors import InputError
 from ..io import write_json
 from ..learning.checkpoint import read_checkpoint, save_checkpoint
 from ..learning.data import TaskData, load_task_data
+from ..learning.train import check_run_settings
 from ..nets.fc import spiking_neurons
 from ..nets.specs import CLASSES, IMAGE_SIZE, STEPS, TASKS, NetSpec
 
@@ -293,16 +294,9 @@ class InformationSettings:
             raise InputError(
                 f"Unknown dataset '{self.dataset}'. Choose one of: {', '.join(MULTITASK_DATASETS)}."
             )
-        for name in ("epochs", "batch_size", "steps", "width", "k", "samples", "eval_batch_size"):
-            value = getattr(self, name)
-            if value < 1:
-                raise InputError(f"{name} must be at least 1, got {value}.")
-        for name in ("subset", "test_subset"):
-            value = getattr(self, name)
-            if value is not None and value < 1:
-                raise InputError(f"--{name.replace('_', '-')} must be at least 1, got {value}.")
-        if self.device.startswith("cuda") and not torch.cuda.is_available():
-            raise InputError("--device cuda was asked for but torch sees no CUDA GPU; use cpu.")
+        check_run_settings(
+            self, ("epochs", "batch_size", "steps", "width", "k", "samples", "eval_batch_size")
+        )
         return self
 
     def to_dict(self) -> dict[str, Any]:
