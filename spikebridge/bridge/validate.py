@@ -24,8 +24,7 @@ import torch
 
 from ..errors import InputError
 from ..learning.checkpoint import load_trained
-from ..learning.data import load_task_data
-from ..learning.train import noise_pattern
+from ..learning.train import run_test_data
 from ..nets import SpikingConv, SpikingFC
 from ..nets.specs import IMAGE_SIZE
 from .brian_conv import run_conv
@@ -93,15 +92,7 @@ def validate(
     network = describe(net, config["seed"])
     if export is not None:
         save_network(export, network)
-    noise = noise_pattern(config["noise_amplitude"], config["seed"])
-    test = load_task_data(
-        config["dataset"],
-        "test",
-        seed=config["data_seed"],
-        subset=samples,
-        root=config["data_root"],
-        noise=noise,
-    )
+    test = run_test_data(config, samples)
     images = test.images.to(torch.float64)
     labels = test.labels.numpy()
 

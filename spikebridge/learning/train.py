@@ -11,7 +11,7 @@ shuffling of epoch ``e`` depends only on ``(seed, e)``.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -89,6 +89,19 @@ def noise_pattern(amplitude: float, seed: int) -> Tensor | None:
         return None
     generator = torch.Generator().manual_seed(seed)
     return amplitude * torch.randn((1, 36, 36), generator=generator)
+
+
+def run_test_data(config: Mapping[str, Any], samples: int | None) -> TaskData:
+    """The first ``samples`` test composites of a training run's dataset, with the run's
+    noise pattern added (``config`` as saved in its checkpoint)."""
+    return load_task_data(
+        config["dataset"],
+        "test",
+        seed=config["data_seed"],
+        subset=samples,
+        root=config["data_root"],
+        noise=noise_pattern(config["noise_amplitude"], config["seed"]),
+    )
 
 
 def _batches(data: TaskData, batch_size: int, order: Tensor | None = None) -> Any:

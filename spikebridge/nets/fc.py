@@ -70,14 +70,18 @@ class SpikingFC(MultiTaskNet):
             for name, projection in zip(self.neurons.model.inputs, self.projections, strict=True)
         }
 
-    def spikes(self, images: Tensor) -> Tensor:
-        """Spikes ``[T, B, n_events * width]`` (events in the model's order)."""
+    def layer(self, images: Tensor) -> tuple[Tensor, Tensor]:
+        """The spiking layer's ``(spk, mem)``, time-first, for ``images`` held over T steps."""
         drives = {
             name: current.expand(self.steps, *current.shape)
             for name, current in self.currents(images).items()
         }
-        spk: Tensor = self.neurons(drives)[0]
-        return spk
+        spk, mem = self.neurons(drives)
+        return spk, mem
+
+    def spikes(self, images: Tensor) -> Tensor:
+        """Spikes ``[T, B, n_events * width]`` (events in the model's order)."""
+        return self.layer(images)[0]
 
     def logits_from_spikes(self, spikes: Tensor) -> Tensor:
         """Logits ``[B, 2, 10]`` from the layer's spikes ``[T, B, n_events * width]``."""

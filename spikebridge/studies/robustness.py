@@ -37,8 +37,7 @@ from ..bridge.validate import readout, torch_rasters
 from ..errors import InputError
 from ..io import write_json
 from ..learning.checkpoint import load_trained
-from ..learning.data import load_task_data
-from ..learning.train import TrainConfig, noise_pattern, train
+from ..learning.train import TrainConfig, run_test_data, train
 from ..nets import SpikingFC
 from ..nets.specs import NETS
 from ..sweeps import run_sweep
@@ -120,11 +119,7 @@ def membrane_scales(net: SpikingFC, images: torch.Tensor) -> dict[str, float]:
     """Standard deviation of each membrane variable of ``net``'s layer on ``images``."""
     model = net.neurons.model
     with torch.no_grad():
-        drives = {
-            name: current.expand(net.steps, *current.shape)
-            for name, current in net.currents(images).items()
-        }
-        mem = net.neurons(drives)[1]
+        mem = net.layer(images)[1]
     per_variable = mem.reshape(*mem.shape[:-1], len(model.membrane), -1)
     return {var: float(per_variable[..., k, :].std()) for k, var in enumerate(model.membrane)}
 
@@ -146,14 +141,7 @@ def perturbation_curves(
             f"{checkpoint} holds '{net.spec.name}'; the simulation perturbations are built "
             "for spiking fc networks."
         )
-    test = load_task_data(
-        config["dataset"],
-        "test",
-        seed=config["data_seed"],
-        subset=samples,
-        root=config["data_root"],
-        noise=noise_pattern(config["noise_amplitude"], config["seed"]),
-    )
+    test = run_test_data(config, samples)
     images, labels = test.images.to(torch.float64), test.labels.numpy()
     samples = len(labels)
     scales = membrane_scales(net, images)
