@@ -61,27 +61,20 @@ def run_network_brian2(
     directory: str | Path | None = None,
 ) -> NetworkResult:
     """Execute a planned network on a Brian2 device (see :func:`simulate_network_brian2`)."""
-    from brian2 import Network, SpikeMonitor, Synapses, TimedArray, get_unit, second
+    from brian2 import Network, SpikeMonitor, Synapses, get_unit, second
     from brian2.devices.device import get_device
 
     from ..units import as_quantity
     from .devices import STANDALONE_DEVICES, brian2_session
-    from .group import make_neuron_group
     from .program import step_program
+    from .simulate import driven_group
 
     repeats = check_repeats(repeats)
     spec, model = plan.spec, plan.spec.model
     step_program(model, spec.method)  # model errors in runtime mode, before compiling
     standalone = device in STANDALONE_DEVICES
     with brian2_session(device, float_dtype=dtype, directory=directory, threads=threads):
-        group = make_neuron_group(model, spec.n, spec.method, spec.dt)
-        for name, value in {**spec.parameters, **spec.initial}.items():
-            setattr(group, name, as_quantity(value, model.dim(name)))
-        for name, wave in spec.waveforms.items():
-            array = TimedArray(as_quantity(wave, model.dim(name)), dt=spec.dt * second)
-            group.namespace[f"drive_{name}"] = array
-            index = "(t, i)" if wave.ndim == 2 else "(t)"
-            group.run_regularly(f"{name} = drive_{name}{index}", when="start", name=f"drive_{name}")
+        group = driven_group(spec)
         objects: list[Any] = [group]
         if plan.connectivity is not None:
             assert plan.target is not None and plan.weights is not None

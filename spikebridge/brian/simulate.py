@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from brian2 import EventMonitor, Network, StateMonitor, TimedArray, second
+from brian2 import EventMonitor, Network, NeuronGroup, StateMonitor, TimedArray, second
 from brian2.devices.device import get_device
 
 from ..model import NeuronModel
@@ -39,6 +39,21 @@ def simulate_brian2(
     return run_brian2(spec, device=device, dtype=dtype, directory=directory, threads=threads)
 
 
+def driven_group(spec: RunSpec) -> NeuronGroup:
+    """The ``NeuronGroup`` of a planned run: its parameters, initial values and waveform
+    drives (``TimedArray``s read at the start of every step). Call inside a Brian2 session."""
+    model = spec.model
+    group = make_neuron_group(model, spec.n, spec.method, spec.dt)
+    for name, value in {**spec.parameters, **spec.initial}.items():
+        setattr(group, name, as_quantity(value, model.dim(name)))
+    for name, wave in spec.waveforms.items():
+        array = TimedArray(as_quantity(wave, model.dim(name)), dt=spec.dt * second)
+        group.namespace[f"drive_{name}"] = array
+        index = "(t, i)" if wave.ndim == 2 else "(t)"
+        group.run_regularly(f"{name} = drive_{name}{index}", when="start", name=f"drive_{name}")
+    return group
+
+
 def run_brian2(
     spec: RunSpec,
     *,
@@ -50,14 +65,7 @@ def run_brian2(
     """Execute a planned run on a Brian2 device."""
     model = spec.model
     with brian2_session(device, float_dtype=dtype, directory=directory, threads=threads):
-        group = make_neuron_group(model, spec.n, spec.method, spec.dt)
-        for name, value in {**spec.parameters, **spec.initial}.items():
-            setattr(group, name, as_quantity(value, model.dim(name)))
-        for name, wave in spec.waveforms.items():
-            array = TimedArray(as_quantity(wave, model.dim(name)), dt=spec.dt * second)
-            group.namespace[f"drive_{name}"] = array
-            index = "(t, i)" if wave.ndim == 2 else "(t)"
-            group.run_regularly(f"{name} = drive_{name}{index}", when="start", name=f"drive_{name}")
+        group = driven_group(spec)
         traced = [StateMonitor(group, list(spec.record), record=True, when="end", name="trace")]
         traced = traced if spec.record else []
         events = {
