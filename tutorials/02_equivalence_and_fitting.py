@@ -64,7 +64,7 @@ from spikebridge.studies.chains import (
     tv_lif2hh_rest0,
     unit_chain,
 )
-from spikebridge.studies.equivalence import Settings, conditions, inputs
+from spikebridge.studies.equivalence import Settings, conditions, inputs, with_units
 from spikebridge.studies.fitting import UNIT_SPACE, fit, load_fit, save_fit
 from spikebridge.studies.metrics import (
     coincidence_factor,
@@ -72,7 +72,6 @@ from spikebridge.studies.metrics import (
     van_rossum_distance,
 )
 from spikebridge.studies.waveforms import PAPER, WAVEFORMS
-from spikebridge.units import as_quantity
 
 SMALL = os.environ.get("SPIKEBRIDGE_SMALL") == "1"
 sns.set_theme(context="notebook", style="whitegrid")
@@ -278,10 +277,8 @@ if SMALL:
 else:
     order = [i for chosen in test.values() for i in chosen]
     loaded = [load_fit(path, "s_lif2hh", conds[i].waveform) for i in order]
-    per_neuron = {
-        name: as_quantity([float(np.asarray(p[name])) for p, _ in loaded], unit.dim(name))
-        for name in loaded[0][0]
-    }
+    si = {name: np.array([float(np.asarray(p[name])) for p, _ in loaded]) for name in loaded[0][0]}
+    per_neuron = with_units("s_lif2hh", si)
     weights = np.array([weight for _, weight in loaded])
     on_brian2 = unit_chain(x_bins[:, order], per_neuron, weights, BRIAN2)
     on_torch = unit_chain(x_bins[:, order], per_neuron, weights, TORCH)

@@ -25,10 +25,10 @@
 #
 # Run time: 317 s at the small size used in CI (`SPIKEBRIDGE_SMALL=1`: 3,000 training
 # composites, 1 epoch, 50 test composites per level; measured on 2 cores shared with another
-# job), not measured at full size (all 120,000 composites, 3 epochs, 500 per level). Needs Fashion-MNIST
-# (`apt-get install dataset-fashion-mnist`, or `SPIKEBRIDGE_DATA`). The whole study, with
-# the paper's retraining protocol, input noise, weight perturbation and spike deletion,
-# several seeds and a report, is `spikebridge study robustness [--quick]`.
+# job), not measured at full size (all 120,000 composites, 3 epochs, 500 per level).
+# Needs Fashion-MNIST (`apt-get install dataset-fashion-mnist`, or `SPIKEBRIDGE_DATA`).
+# The whole study, with the paper's retraining protocol, input noise, weight perturbation
+# and spike deletion, several seeds and a report, is `spikebridge study robustness [--quick]`.
 
 # %%
 import os

@@ -292,12 +292,10 @@ def _evaluate(
         for name in names
     }
     unit_w = np.concatenate([[w for _, w in per_waveform], [shared[1]] * n, [PAPER_W] * n])
-    unit_result = unit_chain(
-        np.tile(x_bins, (1, 3)), _with_units("s_lif2hh", units), unit_w, engine
-    )
+    unit_result = unit_chain(np.tile(x_bins, (1, 3)), with_units("s_lif2hh", units), unit_w, engine)
     lif_values = {name: _values([p[name] for p, _ in lif]) for name in lif[0][0]}
     lif_result = lif_chain(
-        x_bins, _with_units("lif", lif_values), np.array([w for _, w in lif]), engine
+        x_bins, with_units("lif", lif_values), np.array([w for _, w in lif]), engine
     )
     blocks = {
         "fitted": slice(0, n),
@@ -323,6 +321,7 @@ def _values(quantities: list[Any]) -> np.ndarray:
     return np.array([float(np.asarray(q)) for q in quantities])
 
 
-def _with_units(model: str, si: dict[str, np.ndarray]) -> dict[str, Any]:
+def with_units(model: str, si: dict[str, np.ndarray]) -> dict[str, Any]:
+    """Per-neuron parameter arrays in SI as Brian2 quantities of ``model``'s dimensions."""
     spec = load_model(model)
     return {name: as_quantity(values, spec.dim(name)) for name, values in si.items()}
