@@ -193,3 +193,31 @@ def test_compiled_in_chunks_and_with_checkpointing_matches_eager(
         with _no_fallback():
             result = _run(_layer(name, **options))
         _assert_matches(result, reference)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_spike_and_reset_shortcuts_equal_the_full_expressions(dtype: torch.dtype) -> None:
+    """``spike_gt`` with scale 1 skips the division and ``blend`` with a reset to 1 skips the
+    product: values and gradients bitwise equal to the full expressions."""
+    from spikebridge.torch import functions as F
+    from spikebridge.torch.surrogate import rectangular
+
+    spike_fn = rectangular(0.5)
+    generator = torch.Generator().manual_seed(3)
+    u0 = torch.randn(64, generator=generator, dtype=torch.float64).to(dtype)
+    old0 = torch.randn(64, generator=generator, dtype=torch.float64).to(dtype)
+
+    def run(short: bool) -> tuple[Tensor, ...]:
+        u, old = u0.clone().requires_grad_(), old0.clone().requires_grad_()
+        if short:
+            out = F.blend(F.spike_gt(spike_fn, u, 0.3, 1.0), 1, old)
+        else:
+            spike = spike_fn(torch.as_tensor((u - 0.3) / 1.0))
+            out = spike * 1 + (1 - spike) * old
+        (out * torch.linspace(-1, 1, 64, dtype=dtype)).sum().backward()
+        assert u.grad is not None and old.grad is not None
+        return out.detach(), u.grad, old.grad
+
+    for short, full in zip(run(True), run(False), strict=True):
+        assert torch.equal(short, full)
+    assert 0 < int(run(True)[0].sum()) < 64  # some spikes, some not

@@ -118,18 +118,23 @@ def where(condition: Tensor, new: Value, old: Value) -> Tensor:
 
 
 # -- spikes: differentiable versions of boolean threshold conditions --------------------------
+def _scaled(difference: Value, scale: float) -> Tensor:
+    """``difference / scale`` (no division by a scale of 1: the same values, one op fewer)."""
+    return torch.as_tensor(difference if scale == 1.0 else difference / scale)
+
+
 def spike_gt(spike_fn: SpikeFunction, a: Value, b: Value, scale: float) -> Tensor:
     """``a > b`` as 0/1 spikes whose gradient is the surrogate of (a - b)/scale."""
-    return spike_fn(torch.as_tensor((a - b) / scale))
+    return spike_fn(_scaled(a - b, scale))
 
 
 def spike_lt(spike_fn: SpikeFunction, a: Value, b: Value, scale: float) -> Tensor:
-    return spike_fn(torch.as_tensor((b - a) / scale))
+    return spike_fn(_scaled(b - a, scale))
 
 
 def spike_ge(spike_fn: SpikeFunction, a: Value, b: Value, scale: float) -> Tensor:
     """``a >= b``: exact forward value (equality counts), surrogate gradient of (a - b)/scale."""
-    surrogate = spike_fn(torch.as_tensor((a - b) / scale))
+    surrogate = spike_fn(_scaled(a - b, scale))
     exact = torch.as_tensor(a >= b).to(surrogate.dtype)
     return exact + (surrogate - surrogate.detach())
 
@@ -147,6 +152,10 @@ def blend(spike: Tensor, new: Value, old: Value) -> Tensor:
     """Apply a reset where ``spike`` is 1, keep ``old`` where it is 0.
 
     Forward values are exact (1*new + 0*old, 0*new + 1*old); the gradient flows through
-    the spike, as in the paper's ``u * (1 - s)`` (the reset is not detached).
+    the spike, as in the paper's ``u * (1 - s)`` (the reset is not detached). A reset to the
+    number 1 skips the product ``spike * 1`` (the same values and gradient, one op fewer).
     """
-    return spike * new + (1 - spike) * old
+    kept = (1 - spike) * old
+    if isinstance(new, int | float) and not isinstance(new, bool) and new == 1:
+        return spike + kept
+    return spike * new + kept
