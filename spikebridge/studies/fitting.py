@@ -85,7 +85,16 @@ def chain_counts(model: str, x_bins: np.ndarray, params: Mapping[str, Any], w: A
     return CHAINS[model](x_bins, params, w, TORCH)
 
 
-def loss(model_trains: list[np.ndarray], hh_trains: list[np.ndarray], duration: float) -> float:
+#: Weight of the timing term (1 - coincidence factor) next to the count error in :func:`loss`.
+TIMING_WEIGHT = 0.05
+
+
+def loss(
+    model_trains: list[np.ndarray],
+    hh_trains: list[np.ndarray],
+    duration: float,
+    timing_weight: float = TIMING_WEIGHT,
+) -> float:
     counts = np.array([len(t) for t in model_trains])
     reference = np.array([len(t) for t in hh_trains])
     count_error = np.abs(counts - reference) / np.maximum(reference, 1)
@@ -95,7 +104,7 @@ def loss(model_trains: list[np.ndarray], hh_trains: list[np.ndarray], duration: 
             for h, m in zip(hh_trains, model_trains, strict=True)
         ]
     )
-    return float(count_error.mean() + 0.05 * np.nan_to_num(timing, nan=1.0).mean())
+    return float(count_error.mean() + timing_weight * np.nan_to_num(timing, nan=1.0).mean())
 
 
 @dataclass(frozen=True)
@@ -117,15 +126,19 @@ def fit(
     popsize: int = 12,
     maxiter: int = 60,
     seed: int = 0,
+    timing_weight: float = TIMING_WEIGHT,
 ) -> FitResult:
     """Fit ``model``'s two-layer chain to the HH chain.
 
     ``x_bins``: ``(steps, C)`` 1-ms input bins of the C training conditions; ``hh_layer1`` and
-    ``hh_layer2``: HH1's and HH2's spike times (ms) under the same conditions.
+    ``hh_layer2``: HH1's and HH2's spike times (ms) under the same conditions;
+    ``timing_weight``: weight of the timing term of :func:`loss`.
     """
     space = SPACES[model]
     conditions = x_bins.shape[1]
     bounds = [(p.low, p.high) for p in space]
+    layer1 = (hh_layer1, duration, timing_weight)
+    layer2 = (hh_layer2, duration, timing_weight)
 
     def objective(x: np.ndarray) -> np.ndarray:
         x = np.atleast_2d(x.T).T if x.ndim == 1 else x  # (n_params, S)
@@ -135,10 +148,8 @@ def fit(
         result = chain_counts(model, np.tile(x_bins, (1, candidates)), params, w)
         return np.array(
             [
-                0.5
-                * loss(result.layer1[s * conditions : (s + 1) * conditions], hh_layer1, duration)
-                + 0.5
-                * loss(result.layer2[s * conditions : (s + 1) * conditions], hh_layer2, duration)
+                0.5 * loss(result.layer1[s * conditions : (s + 1) * conditions], *layer1)
+                + 0.5 * loss(result.layer2[s * conditions : (s + 1) * conditions], *layer2)
                 for s in range(candidates)
             ]
         )
