@@ -221,3 +221,29 @@ def test_spike_and_reset_shortcuts_equal_the_full_expressions(dtype: torch.dtype
     for short, full in zip(run(True), run(False), strict=True):
         assert torch.equal(short, full)
     assert 0 < int(run(True)[0].sum()) < 64  # some spikes, some not
+
+
+def test_whole_nets_with_different_surrogate_widths_compile_in_one_process() -> None:
+    """``torch.compile`` of whole nets (lif-fc's surrogate half-width 0.5, then hh-fc's 0.3)
+    gives the eager logits and gradients; the second net used to fail to trace."""
+    from spikebridge.learning.train import task_loss
+    from spikebridge.nets import build_net
+
+    generator = torch.Generator().manual_seed(0)
+    images = torch.rand(2, 1, 36, 36, generator=generator, dtype=torch.float64) * 255
+    labels = torch.randint(0, 10, (2, 2), generator=generator)
+    for name in ("lif-fc", "hh-fc"):
+        results = []
+        for compile_net in (False, True):
+            torch.manual_seed(0)  # the same weights for both
+            net = build_net(name, steps=3, seed=0, dtype=torch.float64)
+            run = torch.compile(net) if compile_net else net
+            logits = run(images)
+            task_loss(logits, labels).backward()
+            grads = [p.grad for p in net.parameters() if p.grad is not None]
+            results.append((logits.detach(), grads))
+        (eager, eager_grads), (fast, fast_grads) = results
+        _close(fast, eager)
+        assert len(fast_grads) == len(eager_grads) > 0
+        for a, b in zip(fast_grads, eager_grads, strict=True):
+            _close(a, b)

@@ -20,16 +20,16 @@ SpikeFunction = Callable[[Tensor], Tensor]
 
 class _Rectangular(torch.autograd.Function):
     @staticmethod
-    def forward(ctx: Any, x: Tensor, half_width: float) -> Tensor:
-        ctx.save_for_backward(x)
-        ctx.half_width = half_width
+    def forward(ctx: Any, x: Tensor, half_width: Tensor) -> Tensor:
+        # backward needs only where |x| < half_width: saved as a boolean mask (a quarter of
+        # float32 x's memory)
+        ctx.save_for_backward(x.abs() < half_width)
         return (x > 0).to(x.dtype)
 
     @staticmethod
     def backward(ctx: Any, grad_output: Tensor) -> tuple[Tensor, None]:
-        (x,) = ctx.saved_tensors
-        window = (x.abs() < ctx.half_width).to(grad_output.dtype)
-        return grad_output * window, None
+        (window,) = ctx.saved_tensors
+        return grad_output * window.to(grad_output.dtype), None
 
 
 def rectangular(half_width: float = 0.5) -> SpikeFunction:
@@ -39,9 +39,13 @@ def rectangular(half_width: float = 0.5) -> SpikeFunction:
     """
     if not half_width > 0:
         raise ValueError(f"half_width must be positive, got {half_width}.")
+    # a 0-d tensor, not a Python float: torch.compile of a whole net makes a float it has seen
+    # with two values (nets of different widths) symbolic, and then fails to trace the
+    # comparison inside the autograd.Function (torch 2.13); a 0-d tensor compares the same
+    width = torch.tensor(half_width, dtype=torch.float64)
 
     def spike(x: Tensor) -> Tensor:
-        out: Tensor = _Rectangular.apply(x, half_width)
+        out: Tensor = _Rectangular.apply(x, width)
         return out
 
     spike.__name__ = f"rectangular(half_width={half_width})"
