@@ -54,9 +54,10 @@ from spikebridge.nets import build_net, net_spec
 from spikebridge.nets.heads import TaskHeads
 from spikebridge.nets.specs import IMAGE_SIZE, STEPS
 from spikebridge.torch import rectangular
+from spikebridge.torch.compiled import LOOP_OPTIONS
 
 OUR_NETS = ("lif-fc", "hh-fc", "s-lif2hh-fc")
-OUR_MODES = ("eager", "step", "loop")
+OUR_MODES = ("eager", "step", "loop", "module")
 LEAKY_MODES = ("eager", "compiled")
 TARGETS = {"hh_over_lif": 1.3, "lif_over_leaky": 0.7}
 #: The memory subprocesses fix glibc's mmap threshold, so that freed tensors go back to the
@@ -226,6 +227,9 @@ def make_net(name: str, mode: str, steps: int, seed: int, device: str) -> nn.Mod
         net: nn.Module = LeakyFC(steps).to(device)
         return torch.compile(net) if mode == "compiled" else net  # type: ignore[return-value]
     net = build_net(name, steps=steps, seed=seed).to(device)
+    if mode == "module":  # the whole net through torch.compile, as the Leaky "compiled", with
+        # the loop mode's bounded inlining (inductor's default takes minutes for hh-fc's T = 15)
+        return torch.compile(net, options=LOOP_OPTIONS)  # type: ignore[return-value]
     net.neurons.compile_mode = None if mode == "eager" else mode  # type: ignore[union-attr]
     return net
 
@@ -492,6 +496,8 @@ def main() -> None:
                 "eager": "the generated step as it is",
                 "step": "SpikingNeurons compile_mode='step' (torch.compile of the step)",
                 "loop": "SpikingNeurons compile_mode='loop' (torch.compile of the unrolled loop)",
+                "module": "torch.compile(net, options=LOOP_OPTIONS) (the whole net, eager "
+                "neurons inside)",
                 "compiled": "torch.compile(LeakyFC) (whole module, default options)",
             },
             "command": " ".join(sys.argv),
