@@ -54,7 +54,7 @@ from spikebridge.nets import build_net, net_spec
 from spikebridge.nets.heads import TaskHeads
 from spikebridge.nets.specs import IMAGE_SIZE, STEPS
 from spikebridge.torch import rectangular
-from spikebridge.torch.compiled import LOOP_OPTIONS
+from spikebridge.torch.compiled import compile_net
 
 OUR_NETS = ("lif-fc", "hh-fc", "s-lif2hh-fc")
 OUR_MODES = ("eager", "step", "loop", "module")
@@ -227,11 +227,9 @@ def make_net(name: str, mode: str, steps: int, seed: int, device: str) -> nn.Mod
         net: nn.Module = LeakyFC(steps).to(device)
         return torch.compile(net) if mode == "compiled" else net  # type: ignore[return-value]
     net = build_net(name, steps=steps, seed=seed).to(device)
-    if mode == "module":  # the whole net through torch.compile, as the Leaky "compiled", with
-        # the loop mode's bounded inlining (inductor's default takes minutes for hh-fc's T = 15)
-        return torch.compile(net, options=LOOP_OPTIONS)  # type: ignore[return-value]
-    net.neurons.compile_mode = None if mode == "eager" else mode  # type: ignore[union-attr]
-    return net
+    # "module": the whole net through torch.compile (as the Leaky "compiled"), with the loop
+    # mode's bounded inlining (inductor's default takes minutes for hh-fc's T = 15)
+    return compile_net(net, {"eager": "none", "module": "net"}.get(mode, mode))
 
 
 def training_step(

@@ -138,6 +138,7 @@ def _train(args: argparse.Namespace) -> int:
         noise_amplitude=args.noise,
         device=args.device,
         data_root=args.data,
+        compile=args.compile,
     )
 
     def report(record: dict[str, object]) -> None:
@@ -264,6 +265,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--noise", type=float, default=0.0, help="amplitude A of the fixed Gaussian pattern"
     )
     training.add_argument("--device", default="cpu", help="torch device: cpu or cuda")
+    training.add_argument(
+        "--compile",
+        choices=("none", "step", "loop", "net"),
+        default="none",
+        help="torch.compile the spiking layers' steps or loops, or the whole net (fastest on "
+        "CPU for fc nets; first batches compile)",
+    )
     training.add_argument("--data", default=None, help="folder with the IDX files")
     training.add_argument("--out", required=True, help="output folder")
     training.add_argument("--resume", action="store_true", help="continue the run in --out")

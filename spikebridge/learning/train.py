@@ -24,6 +24,7 @@ from tqdm.auto import tqdm
 from ..errors import InputError
 from ..io import write_json
 from ..nets import STEPS, build_net, count_parameters, net_spec
+from ..torch.compiled import NET_MODES, compile_net
 from .checkpoint import read_checkpoint, save_checkpoint
 from .data import TaskData, load_task_data
 
@@ -47,6 +48,7 @@ class TrainConfig:
     noise_amplitude: float = 0.0  # A of the paper's fixed Gaussian pattern (0: none)
     device: str = "cpu"
     data_root: str | None = None
+    compile: str = "none"  # spikebridge.torch.compiled.NET_MODES: speed only, same dynamics
 
     def resolved(self) -> TrainConfig:
         """The config with the spec's optimiser defaults filled in, checked."""
@@ -60,6 +62,10 @@ class TrainConfig:
             milestones=optimiser.milestones if self.milestones is None else tuple(self.milestones),
         )
         check_run_settings(config, ("epochs", "batch_size", "steps"))
+        if config.compile not in NET_MODES:
+            raise InputError(
+                f"compile must be one of {', '.join(NET_MODES)}; got {config.compile!r}."
+            )
         return config
 
     def to_dict(self) -> dict[str, Any]:
@@ -182,6 +188,7 @@ def train(
         history = list(previous["metrics"]["epochs"])
         start_epoch = int(previous["epoch"])
 
+    run = compile_net(net, config.compile)  # the module called in training; net holds the weights
     noise = noise_pattern(config.noise_amplitude, config.seed)
 
     def split_data(split: Literal["train", "test"], subset: int | None) -> TaskData:
@@ -223,7 +230,7 @@ def train(
         )
         for images, labels in bar:
             images, labels = images.to(config.device), labels.to(config.device)
-            logits = net(images)
+            logits = run(images)
             loss = task_loss(logits, labels)
             if not torch.isfinite(loss):
                 raise FloatingPointError(
@@ -271,7 +278,7 @@ def train(
     return metrics
 
 
-_MAY_CHANGE = {"epochs", "device", "data_root"}
+_MAY_CHANGE = {"epochs", "device", "data_root", "compile"}
 
 
 def _check_resumable(saved: dict[str, Any], config: TrainConfig, path: Path) -> None:
@@ -283,5 +290,6 @@ def _check_resumable(saved: dict[str, Any], config: TrainConfig, path: Path) -> 
         details = ", ".join(f"{k}: {saved.get(k)!r} -> {current[k]!r}" for k in changed)
         raise InputError(
             f"Cannot resume {path}: the run's settings differ ({details}). Resume with the "
-            "same settings (only --epochs and --device may change) or train into a new --out."
+            "same settings (only --epochs, --device, --data and --compile may change) or train "
+            "into a new --out."
         )

@@ -201,6 +201,38 @@ def loop_chunk_steps(n_steps: int, longest: int | None = None) -> int:
     return longest
 
 
+#: Ways to speed up a whole net (:func:`compile_net`): none, its spiking layers' steps or
+#: loops compiled, or the whole net traced by ``torch.compile``.
+NET_MODES = ("none", "step", "loop", "net")
+
+
+def compile_net(net: torch.nn.Module, mode: str) -> torch.nn.Module:
+    """The module to call for ``net`` in ``mode`` (one of :data:`NET_MODES`).
+
+    ``"step"``/``"loop"`` set ``compile_mode`` of every
+    :class:`~spikebridge.torch.SpikingNeurons` in ``net`` and return ``net``; ``"net"`` returns
+    ``torch.compile(net)`` with :data:`LOOP_OPTIONS` (the generated steps traced inside the
+    net, the fastest on CPU for the paper's fc nets; see ``benchmarks/README.md``), whose
+    parameters are ``net``'s: save and load ``net``'s state dict.
+    """
+    from .module import SpikingNeurons
+
+    if mode not in NET_MODES:
+        raise InputError(f"compile must be one of {', '.join(NET_MODES)}; got {mode!r}.")
+    if mode == "net":
+        compiled: torch.nn.Module = torch.compile(net, options=LOOP_OPTIONS)  # type: ignore[assignment]
+        return compiled
+    layers = [m for m in net.modules() if isinstance(m, SpikingNeurons)]
+    if mode != "none" and not layers:
+        raise InputError(
+            f"compile={mode!r} compiles spiking layers, and this net has none; use 'net' "
+            "(torch.compile of the whole net) or 'none'."
+        )
+    for layer in layers:
+        layer.compile_mode = None if mode == "none" else mode
+    return net
+
+
 def clear_cache() -> None:
     """Forget the compiled functions (torch's own caches: ``torch._dynamo.reset()``)."""
     _CACHE.clear()
