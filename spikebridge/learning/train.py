@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 from ..errors import InputError
 from ..io import write_json
 from ..nets import STEPS, build_net, count_parameters, net_spec
-from ..torch.compiled import NET_MODES, compile_net
+from ..torch.compiled import check_net_mode, compile_net
 from .checkpoint import read_checkpoint, save_checkpoint
 from .data import TaskData, load_task_data
 
@@ -62,10 +62,7 @@ class TrainConfig:
             milestones=optimiser.milestones if self.milestones is None else tuple(self.milestones),
         )
         check_run_settings(config, ("epochs", "batch_size", "steps"))
-        if config.compile not in NET_MODES:
-            raise InputError(
-                f"compile must be one of {', '.join(NET_MODES)}; got {config.compile!r}."
-            )
+        check_net_mode(config.compile)
         return config
 
     def to_dict(self) -> dict[str, Any]:

@@ -206,6 +206,13 @@ def loop_chunk_steps(n_steps: int, longest: int | None = None) -> int:
 NET_MODES = ("none", "step", "loop", "net")
 
 
+def check_net_mode(mode: str) -> str:
+    """``mode`` if it is one of :data:`NET_MODES`; else an error naming them."""
+    if mode not in NET_MODES:
+        raise InputError(f"compile must be one of {', '.join(NET_MODES)}; got {mode!r}.")
+    return mode
+
+
 def compile_net(net: torch.nn.Module, mode: str) -> torch.nn.Module:
     """The module to call for ``net`` in ``mode`` (one of :data:`NET_MODES`).
 
@@ -217,9 +224,7 @@ def compile_net(net: torch.nn.Module, mode: str) -> torch.nn.Module:
     """
     from .module import SpikingNeurons
 
-    if mode not in NET_MODES:
-        raise InputError(f"compile must be one of {', '.join(NET_MODES)}; got {mode!r}.")
-    if mode == "net":
+    if check_net_mode(mode) == "net":
         compiled: torch.nn.Module = torch.compile(net, options=LOOP_OPTIONS)  # type: ignore[assignment]
         return compiled
     layers = [m for m in net.modules() if isinstance(m, SpikingNeurons)]
