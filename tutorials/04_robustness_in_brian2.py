@@ -23,9 +23,9 @@
 # windows, and the first level is the clean network, which must reproduce torch spike for
 # spike.
 #
-# Run time: 317 s at the small size used in CI (`SPIKEBRIDGE_SMALL=1`: 3,000 training
-# composites, 1 epoch, 50 test composites per level; measured on 2 cores shared with another
-# job), not measured at full size (all 120,000 composites, 3 epochs, 500 per level).
+# Run time: 53 s at the small size used in CI (`SPIKEBRIDGE_SMALL=1`: 3,000 training
+# composites, 1 epoch, 50 test composites per level; 2 idle cores; 317 s while another job
+# shared them), not measured at full size (all 120,000 composites, 3 epochs, 500 per level).
 # Needs Fashion-MNIST (`apt-get install dataset-fashion-mnist`, or `SPIKEBRIDGE_DATA`).
 # The whole study, with the paper's retraining protocol, input noise, weight perturbation
 # and spike deletion, several seeds and a report, is `spikebridge study robustness [--quick]`.
