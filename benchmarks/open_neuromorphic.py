@@ -47,9 +47,9 @@ from training_step import (
     MEMORY_ENV,
     _reset_peak_rss,
     _status_bytes,
-    environment,
     load_average,
     round_robin,
+    run_header,
     synchronize,
 )
 
@@ -250,11 +250,7 @@ def main() -> None:
             "glibc MALLOC_MMAP_THRESHOLD_=65536, fresh subprocess, after a 1-step warm-up",
         }
     result = {
-        "benchmark": "open_neuromorphic",
-        "date": time.strftime("%Y-%m-%d"),
-        "started": started,
-        **environment(args.device),
-        "load_average": {"start": load_start, "end_of_timing": load_end, "end": load_average()},
+        **run_header("open_neuromorphic", started, args.device, load_start, load_end),
         "settings": {
             "neurons": args.neurons,
             "batch": args.batch,

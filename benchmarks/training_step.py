@@ -2,8 +2,9 @@
 
 Contenders (batch 128, T = 15, images 36x36 -> 1296 -> 512 spiking neurons -> the shared
 readout ``TaskHeads``, the paper's fc shape): ``lif-fc``, ``hh-fc``, ``s-lif2hh-fc`` from
-:func:`spikebridge.nets.build_net`, each eager (the generated step as it is) and compiled
-(``SpikingNeurons.compile_mode`` ``"step"`` and ``"loop"``), and ``leaky``: the same net
+:func:`spikebridge.nets.build_net`, each eager (the generated step as it is), compiled
+(``SpikingNeurons.compile_mode`` ``"step"`` and ``"loop"``) and ``"module"`` (the whole net
+through :func:`spikebridge.torch.compiled.compile_net`), and ``leaky``: the same net
 with ``snntorch.Leaky`` as the spiking layer (beta 0.2, threshold 0.3, reset to zero, the
 rectangular surrogate of width 0.5: the forward dynamics of lif-fc's ``lif_dl``), eager and
 ``torch.compile``-d as a whole module.
@@ -108,6 +109,19 @@ def environment(device: str) -> dict[str, Any]:
 
 def load_average() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
+
+
+def run_header(
+    benchmark: str, started: str, device: str, load_start: list[float], load_end: list[float]
+) -> dict[str, Any]:
+    """The first fields of a result JSON: name, date, start, hardware, versions, load."""
+    return {
+        "benchmark": benchmark,
+        "date": time.strftime("%Y-%m-%d"),
+        "started": started,
+        **environment(device),
+        "load_average": {"start": load_start, "end_of_timing": load_end, "end": load_average()},
+    }
 
 
 def synchronize(device: str) -> None:
@@ -257,7 +271,8 @@ def leaky_agreement(batch: int, steps: int, seed: int) -> dict[str, Any]:
     torch.manual_seed(seed)
     ours = build_net("lif-fc", steps=steps, seed=seed, dtype=torch.float64)
     leaky = LeakyFC(steps).double()
-    leaky.projection.load_state_dict(ours.projections[0].state_dict())  # type: ignore[index]
+    projection = ours.get_submodule("projections.0")
+    leaky.projection.load_state_dict(projection.state_dict())
     images, _ = _data(batch, seed, "cpu")
     with torch.no_grad():
         a = ours.spikes(images.double())  # type: ignore[operator]
@@ -381,22 +396,22 @@ def _ratio(models: dict[str, Any], a: str, b: str) -> float | None:
     return float(models[a]["wall"]["median_s"] / models[b]["wall"]["median_s"])
 
 
+def _judged(models: dict[str, Any], a: str, b: str, target: str) -> dict[str, Any]:
+    """The wall-time ratio ``a / b`` with its target and whether it is met."""
+    value, limit = _ratio(models, a, b), TARGETS[target]
+    return {"ratio": value, "target": limit, "met": None if value is None else value <= limit}
+
+
 def ratios(models: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for mode in OUR_MODES:
-        hh = _ratio(models, f"hh-fc:{mode}", f"lif-fc:{mode}")
-        out[f"hh_fc_over_lif_fc:{mode}"] = {
-            "ratio": hh,
-            "target": TARGETS["hh_over_lif"],
-            "met": None if hh is None else hh <= TARGETS["hh_over_lif"],
-        }
+        out[f"hh_fc_over_lif_fc:{mode}"] = _judged(
+            models, f"hh-fc:{mode}", f"lif-fc:{mode}", "hh_over_lif"
+        )
         for leaky_mode in LEAKY_MODES:
-            value = _ratio(models, f"lif-fc:{mode}", f"leaky:{leaky_mode}")
-            out[f"lif_fc:{mode}_over_leaky:{leaky_mode}"] = {
-                "ratio": value,
-                "target": TARGETS["lif_over_leaky"],
-                "met": None if value is None else value <= TARGETS["lif_over_leaky"],
-            }
+            out[f"lif_fc:{mode}_over_leaky:{leaky_mode}"] = _judged(
+                models, f"lif-fc:{mode}", f"leaky:{leaky_mode}", "lif_over_leaky"
+            )
     return out
 
 
@@ -475,11 +490,7 @@ def main() -> None:
             "environment": {"MALLOC_MMAP_THRESHOLD_": MEMORY_ENV["MALLOC_MMAP_THRESHOLD_"]},
         }
     result = {
-        "benchmark": "training_step",
-        "date": time.strftime("%Y-%m-%d"),
-        "started": started,
-        **environment(args.device),
-        "load_average": {"start": load_start, "end_of_timing": load_end, "end": load_average()},
+        **run_header("training_step", started, args.device, load_start, load_end),
         "settings": {
             "batch": args.batch,
             "steps": args.steps,
