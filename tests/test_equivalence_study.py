@@ -10,7 +10,15 @@ import pytest
 
 import spikebridge as sb
 from spikebridge.report.equivalence import write_equivalence_report
-from spikebridge.studies.chains import PAPER_W, TORCH, Engine, hh_chain, unit_chain
+from spikebridge.studies.chains import (
+    DENSITY,
+    PAPER_W,
+    TORCH,
+    Engine,
+    hh_chain,
+    spike_times,
+    unit_chain,
+)
 from spikebridge.studies.equivalence import Settings, run_study
 from spikebridge.studies.fitting import load_fit
 from spikebridge.studies.waveforms import bin_means, waveform
@@ -81,3 +89,14 @@ def test_paper_chain_reproduces_the_published_repo_counts() -> None:
     assert [len(s) for s in units.layer2] == [5, 8, 6, 4, 14]
     hh = hh_chain(x, Engine("brian2", "cpp_standalone"))
     assert [len(s) for s in hh.layer1] == [len(s) for s in hh.layer2] == [5, 8, 7, 5, 6]
+
+
+def test_spike_times_are_per_neuron_and_in_time_order() -> None:
+    x = np.linspace(6.0, 30.0, 7)[None, :].repeat(40, axis=0)
+    x[:, 0] = 0.0  # a silent neuron
+    result = TORCH.run("s_lif2hh", n_steps=40, n=7, inputs={"I": x * DENSITY}, record=())
+    trains = spike_times(result)
+    rows = result.spikes["spike"]
+    assert len(trains) == 7 and len(trains[0]) == 0 and len(rows) > 7
+    for j, train in enumerate(trains):
+        assert np.array_equal(train, np.sort(rows[rows[:, 1] == j, 0]) * result.dt * 1e3)

@@ -52,9 +52,12 @@ TORCH = Engine("torch", "cpu")
 
 
 def spike_times(result: SimulationResult, event: str = "spike") -> list[np.ndarray]:
-    """Spike times (ms) of each neuron."""
+    """Spike times (ms) of each neuron (one pass over the events, however many neurons)."""
     rows = result.spikes[event]
-    return [rows[rows[:, 1] == j, 0] * result.dt * 1e3 for j in range(result.n)]
+    rows = rows[np.lexsort((rows[:, 0], rows[:, 1]))]  # by neuron, then step
+    bounds = np.searchsorted(rows[:, 1], np.arange(result.n + 1))
+    times = rows[:, 0] * result.dt * 1e3
+    return [times[bounds[j] : bounds[j + 1]] for j in range(result.n)]
 
 
 def indicator(result: SimulationResult, event: str) -> np.ndarray:
