@@ -5,7 +5,7 @@ their membranes. All four share rest and threshold::
 
     tau_s du_k/dt = -(1 - decay)(u_k - u_rest) + R_in (I - I_0 + I_syn_k)           k = 1, 2, 3
     tau_s du_4/dt = -(1 - decay_4)(u_4 - u_rest) + w_4 sum_k (u_k + tau_s du_k/dt)
-    spike when u_1, u_2, u_3 and u_4 are all > v_th (AND);  then all four <- u_rest
+    spike when u_1, u_2, u_3 and u_4 are all > v_th (AND);  then all four <- u_reset
     cross_k when u_k > v_th (each sub-neuron's own crossing, before the reset)
 
 At the model's step dt = tau_s = 1 ms forward Euler gives the paper's map
@@ -20,9 +20,11 @@ numerical integral); R_in = 1 mV per uA/cm2 makes ``decay u + I`` the paper's up
 I_syn_k carries a presynaptic unit's crossings in the paper's two-layer chain; I_0 is an
 input offset (0 in the paper).
 
-Constants (digest section 1.4): decay = decay_4 = 0.9, v_th = 70 mV, u_rest = 0, w_4 = 1,
-I_0 = 0. These match HH only near 9 uA/cm2 (digest section 2.3); the equivalence study fits
-decay, decay_4, v_th, R_in, w_4 and I_0.
+Constants (digest section 1.4): decay = decay_4 = 0.9, v_th = 70 mV, u_rest = u_reset = 0,
+w_4 = 1, I_0 = 0. These match HH only near 9 uA/cm2 (digest section 2.3); the equivalence
+study fits decay, decay_4, v_th, R_in, w_4, I_0 and u_reset. A reset below rest
+(u_reset < u_rest) makes the interval after a spike longer than the latency of a first spike
+from rest, as HH's refractoriness does; the paper resets to rest.
 """
 
 from brian2 import cm, ms, mV, uamp
@@ -45,16 +47,17 @@ decay : 1
 decay_4 : 1
 w_4 : 1
 u_rest : volt
+u_reset : volt
 v_th : volt
 tau_s : second
 """
 
 THRESHOLD = "u_1 > v_th and u_2 > v_th and u_3 > v_th and u_4 > v_th"
 RESET = """
-u_1 = u_rest
-u_2 = u_rest
-u_3 = u_rest
-u_4 = u_rest
+u_1 = u_reset
+u_2 = u_reset
+u_3 = u_reset
+u_4 = u_reset
 """
 REFRACTORY = None
 # Each sub-neuron's own threshold crossing (before the reset), which the paper's two-layer
@@ -80,6 +83,7 @@ PARAMETERS = {
     "decay_4": 0.9,
     "w_4": 1.0,
     "u_rest": 0 * mV,
+    "u_reset": 0 * mV,
     "v_th": 70 * mV,
     "tau_s": 1 * ms,
 }

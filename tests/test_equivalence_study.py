@@ -66,7 +66,7 @@ def test_report_and_fit_file(study: tuple[Path, dict]) -> None:
     for figure in ("traces", "rasters", "f_i", "errors"):
         assert (out / "figures" / f"{figure}.png").stat().st_size > 1000
     params, w = load_fit(out / "fitted_parameters.json", key="square")
-    assert set(params) >= {"decay", "v_th", "R_in", "w_4", "I_0"} and w > 0
+    assert set(params) >= {"decay", "v_th", "R_in", "w_4", "I_0", "u_reset"} and w > 0
     result = sb.simulate("s_lif2hh", engine="torch", n_steps=20, parameters=params)
     assert result.n_steps == 20
     with pytest.raises(KeyError, match="has no fit for s_lif2hh/sine"):

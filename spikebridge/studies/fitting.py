@@ -7,6 +7,10 @@ torch simulation (one neuron per candidate and condition, per-neuron parameters)
 engine is the generated torch step, proven identical to Brian2 by the parity suite, and the
 fitted values are re-simulated with Brian2 by the study.
 
+Differential evolution is stochastic and the count loss is piecewise constant, so one run can
+stop in a poor basin: with ``restarts`` > 1 it runs from seeds ``seed, seed + 1, ...`` and keeps
+the run with the lowest training loss (held-out levels play no part in the choice).
+
 Loss of a parameter set on conditions c, averaged over both layers of the two-layer chain
 (unit 1 vs HH1, unit 2 vs HH2, so that the unit alone and the chain both match):
 mean_c |N_model - N_HH| / max(N_HH, 1) + 0.05 mean_c (1 - Gamma_c), with Gamma Kistler's
@@ -38,20 +42,26 @@ FIT_VERSION = 1
 
 @dataclass(frozen=True)
 class FreeParameter:
-    """A fitted parameter: its model name, search bounds and unit (``log`` searches log10)."""
+    """A fitted parameter: its model name, search bounds and unit (``log`` searches log10).
+
+    With ``relative_to`` the search runs over a multiple of that (earlier) parameter: the
+    value is ``x`` times its value, and ``unit`` is the unit it is shown in.
+    """
 
     name: str
     low: float
     high: float
     unit: Any
     log: bool = False
+    relative_to: str | None = None
 
     def value(self, x: np.ndarray) -> np.ndarray:
         return 10.0**x if self.log else x
 
 
-#: The s-LIF2HH unit: decay (channels), decay_4, threshold, input gain, coupling, offset, W.
-#: Scale parameters are searched in log10 (bounds are then exponents).
+#: The s-LIF2HH unit: decay (channels), decay_4, threshold, input gain, coupling, offset,
+#: reset (a multiple of the threshold, at or below rest), W. Scale parameters are searched
+#: in log10 (bounds are then exponents).
 UNIT_SPACE: tuple[FreeParameter, ...] = (
     FreeParameter("decay", 0.5, 1.0, 1),
     FreeParameter("decay_4", 0.0, 1.0, 1),
@@ -59,14 +69,17 @@ UNIT_SPACE: tuple[FreeParameter, ...] = (
     FreeParameter("R_in", -2.0, 1.5, mV / (uamp / cm**2), log=True),
     FreeParameter("w_4", 0.0, 10.0, 1),
     FreeParameter("I_0", -60.0, 10.0, uamp / cm**2),
+    FreeParameter("u_reset", -3.0, 0.0, mV, relative_to="v_th"),
     FreeParameter("W", 0.0, 5.0, 1, log=True),
 )
-#: The LIF baseline: time constant, input resistance (1 cm2), rest (an offset), threshold, W.
+#: The LIF baseline: time constant, input resistance (1 cm2), rest (an offset), threshold,
+#: reset (a multiple of the threshold, at or below 0), W.
 LIF_SPACE: tuple[FreeParameter, ...] = (
     FreeParameter("tau_m", 0.0, 2.5, ms, log=True),
     FreeParameter("R_m", 1.0, 4.5, ohm, log=True),
     FreeParameter("E_L", -50.0, 300.0, mV),
     FreeParameter("v_th", 0.0, 2.5, mV, log=True),
+    FreeParameter("v_reset", -3.0, 0.0, mV, relative_to="v_th"),
     FreeParameter("W", 0.0, 5.0, 1, log=True),
 )
 SPACES = {"s_lif2hh": UNIT_SPACE, "lif": LIF_SPACE}
@@ -75,7 +88,10 @@ CHAINS: dict[str, Callable[..., ChainResult]] = {"s_lif2hh": unit_chain, "lif": 
 
 def parameters_of(space: Sequence[FreeParameter], x: np.ndarray) -> tuple[dict[str, Any], Any]:
     """Model parameters (quantities, one value per column of ``x``) and the chain weight W."""
-    values = {p.name: p.value(np.asarray(x[i], dtype=float)) * p.unit for i, p in enumerate(space)}
+    values: dict[str, Any] = {}
+    for i, p in enumerate(space):
+        searched = p.value(np.asarray(x[i], dtype=float))
+        values[p.name] = searched * (values[p.relative_to] if p.relative_to else p.unit)
     w = values.pop("W")
     return values, w
 
@@ -112,8 +128,9 @@ class FitResult:
     model: str
     values: dict[str, float]  # SI values of the model parameters, and W
     loss: float
-    generations: int
-    evaluations: int
+    generations: int  # of the kept run
+    evaluations: int  # of all runs
+    seed: int = 0  # of the kept run
 
 
 def fit(
@@ -127,13 +144,17 @@ def fit(
     maxiter: int = 60,
     seed: int = 0,
     timing_weight: float = TIMING_WEIGHT,
+    restarts: int = 1,
 ) -> FitResult:
     """Fit ``model``'s two-layer chain to the HH chain.
 
     ``x_bins``: ``(steps, C)`` 1-ms input bins of the C training conditions; ``hh_layer1`` and
     ``hh_layer2``: HH1's and HH2's spike times (ms) under the same conditions;
-    ``timing_weight``: weight of the timing term of :func:`loss`.
+    ``timing_weight``: weight of the timing term of :func:`loss`; ``restarts``: independent
+    optimiser runs (seeds ``seed, seed + 1, ...``), the lowest training loss is kept.
     """
+    if restarts < 1:
+        raise ValueError(f"restarts={restarts}: at least one optimiser run is needed (use 1).")
     space = SPACES[model]
     conditions = x_bins.shape[1]
     bounds = [(p.low, p.high) for p in space]
@@ -154,22 +175,28 @@ def fit(
             ]
         )
 
-    found = differential_evolution(
-        objective,
-        bounds,
-        popsize=popsize,
-        maxiter=maxiter,
-        seed=seed,
-        polish=False,
-        tol=0,
-        vectorized=True,
-        updating="deferred",
-        init="sobol",
-    )
+    runs = [
+        differential_evolution(
+            objective,
+            bounds,
+            popsize=popsize,
+            maxiter=maxiter,
+            seed=seed + k,
+            polish=False,
+            tol=0,
+            vectorized=True,
+            updating="deferred",
+            init="sobol",
+        )
+        for k in range(restarts)
+    ]
+    best = min(range(restarts), key=lambda k: float(runs[k].fun))  # first of equal losses
+    found = runs[best]
     params, w = parameters_of(space, found.x[:, None])
     values = {name: float(np.asarray(q)[0]) for name, q in params.items()}
     values["W"] = float(np.asarray(w)[0])
-    return FitResult(model, values, float(found.fun), int(found.nit), int(found.nfev))
+    evaluations = sum(int(run.nfev) for run in runs)
+    return FitResult(model, values, float(found.fun), int(found.nit), evaluations, seed=seed + best)
 
 
 def as_quantities(model: str, values: Mapping[str, float]) -> tuple[dict[str, Any], float]:
@@ -194,7 +221,12 @@ def save_fit(
         "units": "SI (volt, second, ohm, amp/meter**2, ...); W in uA/cm2 per spike",
         "models": {
             model: {
-                key: {"values": fit.values, "loss": fit.loss, "generations": fit.generations}
+                key: {
+                    "values": fit.values,
+                    "loss": fit.loss,
+                    "generations": fit.generations,
+                    "seed": fit.seed,
+                }
                 for key, fit in by_key.items()
             }
             for model, by_key in fits.items()
