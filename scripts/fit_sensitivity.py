@@ -2,13 +2,12 @@
 
 For one waveform: HH's two-layer chain (Brian2, the study's settings) on a 0.05 grid of
 levels 0.8-2.0, then the unit fitted per waveform (:func:`spikebridge.studies.fitting.fit`,
-the full study's optimiser budget) on the study's 7 training levels or on all 19 grid
-levels that are not held out, with the given timing weight, and judged on the study's
-held-out levels 0.9-1.9. Prints HH's layer-2 counts on the grid and one line per variant:
+the full study's optimiser budget and restarts) on the study's 19 training levels (the grid
+without the held-out ones) or, with ``--coarse``, on the 7 levels 0.8-2.0 step 0.2, with the
+given timing weights, and judged on the study's held-out levels 0.9-1.9. Prints HH's
+layer-2 counts on the grid and one line per variant:
 
-    .venv/bin/python scripts/fit_sensitivity.py sawtooth --timing-weights 0.05,0.3 --dense
-
-(the README's sawtooth figures: 4 fits, about 2 min each on 2 idle cores).
+    .venv/bin/python scripts/fit_sensitivity.py sawtooth --timing-weights 0.05,0.3 --coarse
 """
 
 from __future__ import annotations
@@ -31,7 +30,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("waveform", choices=WAVEFORMS)
     parser.add_argument("--timing-weights", default=str(TIMING_WEIGHT))
-    parser.add_argument("--dense", action="store_true", help="also fit on the 19 grid levels")
+    parser.add_argument("--coarse", action="store_true", help="also fit on levels 0.8-2.0 step 0.2")
     args = parser.parse_args()
     settings = Settings.full()
     x, x_bins = inputs(settings, [Condition(args.waveform, level, "grid") for level in GRID])
@@ -44,8 +43,8 @@ def main() -> None:
 
     held_out = index(settings.test_levels)
     grids = {"study": index(settings.train_levels)}
-    if args.dense:
-        grids["dense"] = [i for i in range(len(GRID)) if i not in held_out]
+    if args.coarse:
+        grids["coarse"] = index(tuple(round(0.8 + 0.2 * k, 1) for k in range(7)))
     for grid, train in grids.items():
         for weight in (float(w) for w in args.timing_weights.split(",")):
             start = time.perf_counter()
@@ -59,6 +58,7 @@ def main() -> None:
                 maxiter=settings.maxiter,
                 seed=settings.seed,
                 timing_weight=weight,
+                restarts=settings.restarts,
             )
             params, w = as_quantities("s_lif2hh", result.values)
             unit = chain_counts("s_lif2hh", x_bins[:, held_out], params, w)
