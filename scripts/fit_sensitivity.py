@@ -18,12 +18,12 @@ import time
 import numpy as np
 
 from spikebridge.studies.chains import Engine, hh_chain
+from spikebridge.studies.equivalence import LEVEL_GRID as GRID
 from spikebridge.studies.equivalence import Settings, inputs
 from spikebridge.studies.fitting import TIMING_WEIGHT, as_quantities, chain_counts, fit
+from spikebridge.studies.metrics import spike_count_relative_error
 from spikebridge.studies.summary import Condition
 from spikebridge.studies.waveforms import WAVEFORMS
-
-GRID = tuple(round(0.8 + 0.05 * k, 2) for k in range(25))
 
 
 def main() -> None:
@@ -62,12 +62,12 @@ def main() -> None:
             )
             params, w = as_quantities("s_lif2hh", result.values)
             unit = chain_counts("s_lif2hh", x_bins[:, held_out], params, w)
-            model = np.array([len(train) for train in unit.layer2])
-            reference = np.array([counts[i] for i in held_out])
-            mre = float(np.mean(np.abs(model - reference) / np.maximum(reference, 1)))
+            reference = [hh.layer2[i] for i in held_out]
+            mre = np.mean(list(map(spike_count_relative_error, reference, unit.layer2)))
             print(
                 f"{grid} grid ({len(train)} levels), timing weight {weight:g}: held-out MRE "
-                f"{100 * mre:.1f} % (unit {model.tolist()}, HH {reference.tolist()}; "
+                f"{100 * mre:.1f} % (unit {[len(t) for t in unit.layer2]}, "
+                f"HH {[len(t) for t in reference]}; "
                 f"{time.perf_counter() - start:.0f} s)",
                 flush=True,
             )

@@ -246,6 +246,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_study_commands(studies)
 
     from .nets import NETS
+    from .torch.compiled import NET_MODES
 
     training = sub.add_parser("train", help="train a multi-task network (the paper's Fig. 4c)")
     training.add_argument("net", choices=sorted(NETS), metavar="NET", help=", ".join(NETS))
@@ -267,7 +268,7 @@ def build_parser() -> argparse.ArgumentParser:
     training.add_argument("--device", default="cpu", help="torch device: cpu or cuda")
     training.add_argument(
         "--compile",
-        choices=("none", "step", "loop", "net"),
+        choices=NET_MODES,
         default="none",
         help="torch.compile the spiking layers' steps or loops, or the whole net (fastest on "
         "CPU for fc nets; first batches compile)",

@@ -49,6 +49,9 @@ from .waveforms import WAVEFORMS, bin_means, waveform
 
 #: Part of every cache key: bump it when a stage's procedure changes.
 STUDY_VERSION = 5
+#: Amplitude levels 0.8, 0.85, ..., 2.0: the full study holds out 0.9, 1.1, ..., 1.9 and
+#: trains on the others.
+LEVEL_GRID: tuple[float, ...] = tuple(round(0.8 + 0.05 * k, 2) for k in range(25))
 
 
 @dataclass(frozen=True)
@@ -84,9 +87,8 @@ class Settings:
     def full(**overrides: Any) -> Settings:
         """The full study's settings; any field can be overridden."""
         test_levels = (0.9, 1.1, 1.3, 1.5, 1.7, 1.9)
-        grid = (round(0.8 + 0.05 * k, 2) for k in range(25))  # 0.8 ... 2.0
         base = Settings(
-            train_levels=tuple(level for level in grid if level not in test_levels),
+            train_levels=tuple(level for level in LEVEL_GRID if level not in test_levels),
             test_levels=test_levels,
             popsize=20,
             maxiter=150,
