@@ -84,7 +84,7 @@ def test_brian2_errors_in_threshold_are_reported_with_the_model(
 
 
 def test_unknown_model_lists_the_available_ones() -> None:
-    with pytest.raises(sb.UnknownModelError, match="Available models: hh, hh_dl"):
+    with pytest.raises(sb.UnknownModelError, match="Available models: hh, hh_coba, hh_dl"):
         sb.load_model("hodgkin")
 
 

@@ -11,6 +11,7 @@ from spikebridge.brian.program import step_program
 
 EXPECTED = {
     "hh", "hh_rest0", "lif", "tv_lif", "tv_lif2hh", "s_lif2hh", "lif_dl", "hh_dl", "s_lif2hh_dl",
+    "lif_coba", "lif_cuba", "hh_coba",  # the neurons of the classic networks in networks/
 }  # fmt: skip
 
 

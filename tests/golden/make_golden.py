@@ -2,7 +2,7 @@
 the parity stimulus over the default parity duration (20 ms, at least 200 steps), traces
 kept at no more than 2,000 samples (every ``stride``-th step). Run from the repository root:
 
-    python -m tests.golden.make_golden
+    python -m tests.golden.make_golden [MODEL ...]   (default: every model)
 
 Each ``<model>.npz`` holds the membrane traces, the spikes per event and the metadata
 (spikebridge commit, Brian2 version, method, dt) needed to know what it records.
@@ -30,14 +30,14 @@ def golden_steps(model: sb.NeuronModel) -> tuple[int, int]:
     return steps, -(-steps // MAX_SAMPLES)
 
 
-def main() -> None:
+def main(names: list[str] | None = None) -> None:
     try:
         commit = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         commit = "unknown"
-    for name in sb.list_models():
+    for name in names or sb.list_models():
         model = sb.load_model(name)
         steps, stride = golden_steps(model)
         result = sb.simulate(
@@ -65,4 +65,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    main(sys.argv[1:])
