@@ -13,14 +13,16 @@ Two sections:
 * ``simulate`` (the original benchmark): uncoupled HH neurons under 10 uA/cm2 through
   ``spikebridge.simulate``: Brian2 ``cpp_standalone`` without OpenMP (one build per repeat,
   all spikes recorded) vs the eager torch engine on one thread, float64 and float32.
-* ``network``: ``spikebridge.torch.network``: N HH neurons, constant drive spread over
+* ``network``: a coupled population (``spikebridge.network.coupled_population``, run by
+  ``spikebridge.torch.network``): N HH neurons, constant drive spread over
   ``--drive`` uA/cm2 (one value per neuron, so that they do not fire in lockstep), uncoupled
   and randomly coupled (fixed in-degree K, ``v_post += w`` at the step after a spike, as
   Brian2's ``Synapses(on_pre="v_post += w")``), spike counts recorded. Contenders: Brian2
   ``cpp_standalone`` with 1 thread (no OpenMP) and with all cores (OpenMP), Brian2
   ``cuda_standalone`` (where brian2cuda and a GPU are present; else a row says why not),
-  the torch engine eager and compiled (``torch.compile`` of the generated step) with 1 and
-  all threads on the CPU, and on CUDA where torch sees a GPU (sizes up to ``--gpu-sizes``).
+  the torch engine eager and compiled (``torch.compile`` of the generated network step;
+  event delivery on the CPU, scatter on a GPU) with 1 and all threads on the CPU, and on
+  CUDA where torch sees a GPU (sizes up to ``--gpu-sizes``).
 
 The JSON holds the hardware, versions, settings, load average at start and end, every row,
 the ratios and (``--profile``) a torch profile of one eager step.
@@ -47,8 +49,8 @@ import torch
 import spikebridge as sb
 from spikebridge.brian.network import run_network_brian2
 from spikebridge.io import write_json
-from spikebridge.network import NetworkResult, plan_network
-from spikebridge.torch.network import run_network
+from spikebridge.network import NetworkResult, coupled_population, plan_network, prepare_run
+from spikebridge.torch.network import run_network_torch
 
 Row = dict[str, Any]
 
@@ -107,31 +109,38 @@ def simulate_section(sizes: list[int], steps: int, dtypes: list[str], repeats: i
 
 
 def network_row(
-    result: NetworkResult, *, kind: str, contender: str, threads: int | None, build_s: float
+    result: NetworkResult,
+    *,
+    kind: str,
+    contender: str,
+    threads: int | None,
+    build_s: float,
+    synapses: int,
 ) -> Row:
     times = list(result.loop_seconds)
     median = statistics.median(times)
+    counts = result.spike_counts("neurons")[0]
     return {
         "section": "network",
         "network": kind,
         "contender": contender,
         "engine": result.engine,
         "threads": threads,
-        "neurons": result.n,
+        "neurons": result.neurons,
         "steps": result.n_steps,
         "dtype": result.dtype,
-        "synapses": 0 if result.connectivity is None else result.connectivity.size,
+        "synapses": synapses,
         "loop_seconds": times,
         "median_seconds": median,
-        "neuron_steps_per_second": result.n * result.n_steps / median,
+        "neuron_steps_per_second": result.neurons * result.n_steps / median,
         "neuron_steps_per_second_per_thread": (
-            result.n * result.n_steps / median / threads if threads else None
+            result.neurons * result.n_steps / median / threads if threads else None
         ),
         "spread": (max(times) - min(times)) / median if median > 0 else 0.0,
-        "spikes": int(result.spike_counts.sum()),
+        "spikes": int(counts.sum()),
         "build_or_compile_seconds": build_s,
-        "metadata": result.metadata,
-        "_counts": result.spike_counts,  # removed before writing
+        "metadata": dict(result.metadata),
+        "_counts": counts,  # removed before writing
     }
 
 
@@ -192,7 +201,8 @@ def network_section(args: argparse.Namespace, out: Callable[[list[Row]], None]) 
                     coupling = {"in_degree": k, "weight": args.weight * brian2.mV, "seed": 0}
                 low, high = (float(x) for x in args.drive.split(","))
                 drive = {"I": np.linspace(low, high, n) * sb.uamp / sb.cm**2}
-                plan = plan_network("hh", n, n_steps=args.steps, parameters=drive, **coupling)
+                network = coupled_population("hh", n, parameters=drive, **coupling)
+                plan = prepare_run(plan_network(network), n_steps=args.steps)
                 new: list[Row] = []
                 if n in cpu_sizes:
                     new += cpu_contenders(plan, kind, dtype, thread_counts, args)
@@ -214,6 +224,7 @@ def cpu_contenders(
     plan: Any, kind: str, dtype: str, thread_counts: list[int], args: argparse.Namespace
 ) -> list[Row]:
     rows = []
+    synapses = sum(p.size for p in plan.plan.projections.values())
     for threads in thread_counts:
         result, build = timed(
             lambda t=threads: run_network_brian2(  # type: ignore[misc]
@@ -226,7 +237,12 @@ def cpu_contenders(
         )
         rows.append(
             network_row(
-                result, kind=kind, contender="brian2-cpp_standalone", threads=threads, build_s=build
+                result,
+                kind=kind,
+                contender="brian2-cpp_standalone",
+                threads=threads,
+                build_s=build,
+                synapses=synapses,
             )
         )
         report(rows[-1])
@@ -234,18 +250,26 @@ def cpu_contenders(
         for compiled in modes:
             torch.set_num_threads(threads)
             result, build = timed(
-                lambda c=compiled, t=threads: run_network(  # type: ignore[misc]
+                lambda c=compiled, t=threads: run_network_torch(  # type: ignore[misc]
                     plan,
                     device="cpu",
                     dtype=dtype,
-                    compile=c,
+                    synapses="event",
+                    compile="step" if c else False,
                     compile_options={"cpp.threads": t} if c else None,
                     repeats=args.repeats,
                 )
             )
             contender = "torch-cpu-compiled" if compiled else "torch-cpu-eager"
             rows.append(
-                network_row(result, kind=kind, contender=contender, threads=threads, build_s=build)
+                network_row(
+                    result,
+                    kind=kind,
+                    contender=contender,
+                    threads=threads,
+                    build_s=build,
+                    synapses=synapses,
+                )
             )
             report(rows[-1])
     return rows
@@ -255,7 +279,8 @@ def gpu_contenders(
     plan: Any, kind: str, dtype: str, args: argparse.Namespace, b2cuda_skip: str | None
 ) -> list[Row]:
     rows = []
-    n = plan.spec.n
+    n = plan.plan.populations["neurons"].n
+    synapses = sum(p.size for p in plan.plan.projections.values())
     if b2cuda_skip is None:
         result, build = timed(
             lambda: run_network_brian2(
@@ -264,7 +289,12 @@ def gpu_contenders(
         )
         rows.append(
             network_row(
-                result, kind=kind, contender="brian2-cuda_standalone", threads=None, build_s=build
+                result,
+                kind=kind,
+                contender="brian2-cuda_standalone",
+                threads=None,
+                build_s=build,
+                synapses=synapses,
             )
         )
         report(rows[-1])
@@ -272,13 +302,25 @@ def gpu_contenders(
         rows.append(skipped_row(kind, "brian2-cuda_standalone", n, dtype, b2cuda_skip))
     for compiled in (False, True) if args.compile else (False,):
         result, build = timed(
-            lambda c=compiled: run_network(  # type: ignore[misc]
-                plan, device="cuda", dtype=dtype, compile=c, repeats=args.repeats
+            lambda c=compiled: run_network_torch(  # type: ignore[misc]
+                plan,
+                device="cuda",
+                dtype=dtype,
+                synapses="scatter",
+                compile="step" if c else False,
+                repeats=args.repeats,
             )
         )
         contender = "torch-cuda-compiled" if compiled else "torch-cuda-eager"
         rows.append(
-            network_row(result, kind=kind, contender=contender, threads=None, build_s=build)
+            network_row(
+                result,
+                kind=kind,
+                contender=contender,
+                threads=None,
+                build_s=build,
+                synapses=synapses,
+            )
         )
         report(rows[-1])
     return rows
@@ -342,16 +384,22 @@ def profile_step(n: int, steps: int) -> Row:
     from torch.profiler import ProfilerActivity, profile
 
     torch.set_num_threads(1)
-    plan = plan_network("hh", n, n_steps=steps, parameters={"I": 10 * sb.uamp / sb.cm**2})
-    run_network(plan)  # warm-up
+
+    def planned(size: int, drive: Any = None) -> Any:
+        parameters = {} if drive is None else {"I": drive}
+        network = coupled_population("hh", size, parameters=parameters)
+        return prepare_run(plan_network(network), n_steps=steps)
+
+    plan = planned(n, 10 * sb.uamp / sb.cm**2)
+    run_network_torch(plan)  # warm-up
     with profile(activities=[ProfilerActivity.CPU]) as prof:
-        result = run_network(plan)
+        result = run_network_torch(plan)
     events = prof.key_averages()
     aten = [e for e in events if e.key.startswith("aten::")]
     calls = sum(e.count for e in aten)
     top = sorted(aten, key=lambda e: e.self_cpu_time_total, reverse=True)[:10]
     per_step = result.median_loop_seconds / steps
-    small = run_network(plan_network("hh", 10, n_steps=steps))
+    small = run_network_torch(planned(10))
     return {
         "neurons": n,
         "steps": steps,

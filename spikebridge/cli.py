@@ -17,6 +17,10 @@ spikebridge train NET [--dataset D] [--epochs N] [--subset N] [--seed S] [--devi
 spikebridge validate CHECKPOINT [--engine brian2] [--device D] [--samples N] [--export FILE]
                       [--nir FILE] [--json]
 spikebridge cost [--json] [--timing]
+spikebridge network list [--json]
+spikebridge network show FILE [--set NAME=VALUE] [--torch]
+spikebridge network run FILE [--engine brian2|torch] [--device D] [--duration MS] --out DIR
+spikebridge network parity FILE [--device D] [--dtype float64|float32] [--duration MS] [--json]
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import sys
 from collections.abc import Sequence
 
 from .errors import SpikebridgeError
+from .network_commands import add_network_commands
 from .study_commands import add_study_commands
 
 
@@ -308,6 +313,7 @@ def build_parser() -> argparse.ArgumentParser:
     cost.add_argument("--repeats", type=int, default=5, help="timing repeats (5)")
     cost.add_argument("--json", action="store_true", help="print one JSON object")
     cost.set_defaults(run=_cost)
+    add_network_commands(sub)
     return parser
 
 

@@ -1,135 +1,569 @@
-"""A network of :mod:`spikebridge.network` built in Brian2: the reference the torch engine's
-network simulator (:mod:`spikebridge.torch.network`) is tested and benchmarked against.
+"""A network description built in Brian2: ``NeuronGroup``s, sources, ``Synapses`` and monitors.
 
-``make_neuron_group`` of the model, ``Synapses(G, G, "w : <unit>", on_pre="<target>_post +=
-w")`` connected as planned, and a ``SpikeMonitor``.
+:func:`build_network` turns a :class:`~spikebridge.network.plan.NetworkPlan` (and, for a
+simulation, a :class:`~spikebridge.network.run.NetworkRun`) into Brian2 objects:
+
+* each population: :func:`~spikebridge.brian.group.make_neuron_group` of its model file
+  (named after the population), its parameters and initial values; current inputs as
+  ``TimedArray``s read in the ``start`` slot (``<pop>_drive_<var>``);
+* value and constant sources: ``NeuronGroup(n, "x : 1")`` (a value source loads each trial's
+  values at the start of its window, ``<src>_load``); frozen Poisson and spike sources:
+  ``SpikeGeneratorGroup``; engine-drawn Poisson sources: ``PoissonGroup``;
+* each projection: ``Synapses(source, target, model, on_pre, on_post, on_event, method)``
+  named after the projection, connected with the planned ``(i, j)`` (bias synapses from the
+  constant unit last), weights, other synaptic values and delays set;
+* the ``layered`` schedule (see :mod:`spikebridge.network.description`): every code object
+  in the ``groups`` slot, ordered per population (summed variables onto it, its synapses'
+  state updaters, the ``on_pre`` pathways onto it, its state updater, thresholder, the
+  ``on_post`` pathways it triggers, its resetter), sources first;
+* several trials: back to back in windows of ``n_steps`` (plus the longest delay as a silent
+  margin, in which thresholds are closed), every state variable reset at a window's start
+  (``<group>_restart``).
+
+The torch engine's network step is rendered from the code objects of this same build
+(:mod:`spikebridge.brian.network_program`), so both engines run one network. Statements
+Brian2 rejects (an unknown variable, a dimension mismatch) are reported as
+:class:`~spikebridge.errors.InputError` naming the projection.
 """
 
 from __future__ import annotations
 
+import re
 import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from brian2 import (
+    EventMonitor,
+    Hz,
+    NeuronGroup,
+    PoissonGroup,
+    SpikeGeneratorGroup,
+    StateMonitor,
+    Synapses,
+    TimedArray,
+    second,
+)
+from brian2 import Network as BrianNetwork
+from brian2.units.fundamentalunits import DimensionMismatchError
 
-from ..model import NeuronModel
-from ..network import NetworkPlan, NetworkResult, check_repeats, plan_network
-from ..results import spike_rows
+from ..errors import InputError, ModelFileError
+from ..network.description import ConstantSource, PoissonSource, SpikeSource, ValueSource
+from ..network.plan import SOURCE_VARIABLE, NetworkPlan, PopulationPlan, ProjectionPlan
+from ..network.result import NetworkResult, spike_table
+from ..network.run import NetworkRun
+from ..units import as_quantity
+from .group import make_neuron_group
+
+#: Brian2's initial ``lastspike`` (s): a spike long ago.
+LASTSPIKE_NEVER = -1e4
+
+# Orders of the layered schedule within a population's block (see the module docstring).
+_SUMMED, _SYNAPTIC_STATE, _INTO, _UPDATE, _THRESHOLD, _POST, _RESET = range(7)
+_BLOCK = 10
 
 
-def simulate_network_brian2(
-    model: NeuronModel | str,
-    n: int,
-    *,
-    device: str = "cpp_standalone",
-    dtype: str = "float64",
-    threads: int = 0,
-    record_spikes: bool = False,
-    repeats: int = 1,
-    directory: str | Path | None = None,
-    **network: Any,
-) -> NetworkResult:
-    """The same network in Brian2: :func:`~spikebridge.brian.group.make_neuron_group` plus
-    ``Synapses(G, G, "w : <unit>", on_pre="<target>_post += w")`` connected as the plan's
-    connectivity, and a ``SpikeMonitor``; options as :func:`simulate_network`.
+@dataclass
+class BuiltNetwork:
+    """The Brian2 objects of a network (inside an active Brian2 session)."""
 
-    ``device``: a Brian2 device; ``threads``: OpenMP threads of ``cpp_standalone`` (0: none).
-    ``repeats`` > 1 re-runs the compiled binary of a standalone device (code generation and
-    compilation happen once; ``loop_seconds`` are the binary's own loop timer) or restores
-    and re-runs the network in runtime mode.
+    network: BrianNetwork
+    groups: dict[str, Any]
+    synapses: dict[str, Synapses]
+    monitors: dict[tuple[str, str], EventMonitor] = field(default_factory=dict)
+    traces: dict[str, StateMonitor] = field(default_factory=dict)
+    namespace: dict[str, Any] = field(default_factory=dict)
+    window_steps: int = 1
+    #: names of the code objects spikebridge adds, with their role, for the torch renderer
+    roles: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+
+def build_network(
+    plan: NetworkPlan, run: NetworkRun | None = None, *, monitors: bool = True
+) -> BuiltNetwork:
+    """Brian2 objects of ``plan`` (call inside :func:`~spikebridge.brian.devices.brian2_session`).
+
+    ``run``: the run to simulate; None builds the structure alone (for code extraction).
     """
-    return run_network_brian2(
-        plan_network(model, n, **network),
-        device=device,
-        dtype=dtype,
-        threads=threads,
-        record_spikes=record_spikes,
-        repeats=repeats,
-        directory=directory,
+    window = 1 if run is None else run.n_steps + run.margin
+    trials = 1 if run is None else run.trials
+    dt = plan.dt
+    built = BuiltNetwork(BrianNetwork(), {}, {}, window_steps=window)
+    gated = run is not None and run.margin > 0
+    if gated:
+        assert run is not None
+        open_steps = np.zeros((trials, window))
+        open_steps[:, : run.n_steps] = 1.0
+        built.namespace["sb_window_open"] = TimedArray(open_steps.reshape(-1), dt=dt * second)
+    for pop in plan.populations.values():
+        built.groups[pop.name] = _population(pop, plan, run, built, gated)
+    for name in plan.sources:
+        built.groups[name] = _source(name, plan, run, built)
+    for projection in plan.projections.values():
+        built.synapses[projection.name] = _projection(projection, plan, built, trials > 1)
+    if plan.network.schedule == "layered":
+        _layered_schedule(plan, built)
+    if trials > 1:
+        _restarts(plan, built, window, dt)
+    if run is not None and monitors:
+        _monitors(plan, run, built)
+    objects = [*built.groups.values(), *built.synapses.values()]
+    objects += [*built.monitors.values(), *built.traces.values()]
+    built.network.add(*objects)
+    return built
+
+
+# -- populations and sources -------------------------------------------------------------------
+def _population(
+    pop: PopulationPlan, plan: NetworkPlan, run: NetworkRun | None, built: BuiltNetwork, gated: bool
+) -> NeuronGroup:
+    model = pop.model
+    if gated:
+        from dataclasses import replace
+
+        events = tuple(
+            replace(e, condition=f"({e.condition}) and (sb_window_open(t) > 0.5)")
+            for e in model.events
+        )
+        model = replace(model, events=events)
+    group = make_neuron_group(model, pop.n, pop.method, plan.dt, name=pop.name)
+    if gated:
+        group.namespace["sb_window_open"] = built.namespace["sb_window_open"]
+    for name, value in {**pop.parameters, **pop.initial}.items():
+        setattr(group, name, as_quantity(value, pop.model.dim(name)))
+    if run is None:
+        return group
+    for (target, var), wave in run.drives.items():
+        if target != pop.name:
+            continue
+        dim = pop.model.dim(var)
+        if wave.shape[1] == 1 and wave.shape[0] == 1 and wave.shape[2] == 1:
+            setattr(group, var, as_quantity(wave.reshape(()), dim))
+            continue
+        full = _per_window(wave, run, built.window_steps)  # [steps, n or 1]
+        name = f"{pop.name}_drive_{var}"
+        array = TimedArray(
+            as_quantity(full if full.shape[1] > 1 else full[:, 0], dim), dt=plan.dt * second
+        )
+        group.namespace[f"sb_drive_{var}"] = array
+        index = "(t, i)" if full.shape[1] > 1 else "(t)"
+        group.run_regularly(f"{var} = sb_drive_{var}{index}", when="start", order=0, name=name)
+        built.roles[name] = ("drive", f"{pop.name}.{var}")
+    return group
+
+
+def _per_window(wave: np.ndarray, run: NetworkRun, window: int) -> np.ndarray:
+    """``[trials or 1, T, n]`` drives as one array over every step of every window."""
+    trials, steps, n = run.trials, run.n_steps, wave.shape[2]
+    full = np.zeros((trials, window, n))
+    full[:, :steps] = np.broadcast_to(wave, (trials, steps, n))
+    if window > steps:  # the margin holds the last value (inputs are closed by the gate)
+        full[:, steps:] = full[:, steps - 1 : steps]
+    return full.reshape(trials * window, n)
+
+
+def _source(name: str, plan: NetworkPlan, run: NetworkRun | None, built: BuiltNetwork) -> Any:
+    source = plan.sources[name]
+    dt = plan.dt * second
+    window = built.window_steps
+    if isinstance(source, ValueSource | ConstantSource):
+        extra = 1 if isinstance(source, ValueSource) and source.constant_unit else 0
+        group = NeuronGroup(
+            source.size + extra, f"{SOURCE_VARIABLE} : 1", name=name, dt=dt, namespace={}
+        )
+        if run is None:
+            return group
+        values = run.values[name]
+        if values.shape[0] == 1:
+            setattr(group, SOURCE_VARIABLE, values[0])
+        else:
+            group.namespace["sb_values"] = TimedArray(values, dt=window * dt)
+            group.run_regularly(
+                f"{SOURCE_VARIABLE} = sb_values(t, i)", when="start", order=0, name=f"{name}_load"
+            )
+            built.roles[f"{name}_load"] = ("load", name)
+        return group
+    if isinstance(source, PoissonSource) and source.realisation == "engine":
+        rates = run.rates[name] if run is not None else np.zeros(source.size)
+        if run is not None and run.margin > 0:
+            # closed in each trial's margin, like the thresholds
+            gate = np.asarray(built.namespace["sb_window_open"].values)
+            per_step = TimedArray(gate[:, None] * rates[None, :] * Hz, dt=dt)
+            group = PoissonGroup(
+                source.size,
+                rates="sb_rates(t, i)",
+                name=name,
+                dt=dt,
+                namespace={"sb_rates": per_step},
+            )
+        else:
+            group = PoissonGroup(source.size, rates=rates * Hz, name=name, dt=dt)
+        return group
+    assert isinstance(source, PoissonSource | SpikeSource)
+    indices, times = np.zeros(0, dtype=np.int64), np.zeros(0)
+    if run is not None:
+        trains = np.broadcast_to(run.spikes[name], (run.trials, run.n_steps, source.size))
+        trial, step, index = np.nonzero(trains)
+        absolute = trial * window + step
+        order = np.lexsort((index, absolute))
+        indices, times = index[order], absolute[order] * plan.dt
+    return SpikeGeneratorGroup(source.size, indices, times * second, dt=dt, name=name)
+
+
+# -- projections -------------------------------------------------------------------------------
+def _projection(
+    projection: ProjectionPlan, plan: NetworkPlan, built: BuiltNetwork, restarts: bool
+) -> Synapses:
+    description = projection.description
+    synapse = description.synapse
+    model = synapse.model
+    if restarts:  # hidden copies of the initial values, for the trial restarts
+        model += "".join(
+            f"\n{var}{RESTART_SUFFIX} : {unit_text(projection.synapse.dim(var))}"
+            for var in restart_variables(projection)
+        )
+    source, target = built.groups[projection.source], built.groups[projection.target]
+    delay = projection.delay_steps
+    homogeneous = None if isinstance(delay, np.ndarray) else int(delay) * plan.dt * second
+    pathways = _pathways(synapse.on_pre)
+    delays = {p: homogeneous for p in pathways} if homogeneous is not None else None
+    try:
+        synapses = Synapses(
+            source,
+            target,
+            model=model,
+            on_pre=synapse.on_pre,
+            on_post=synapse.on_post,
+            on_event=synapse.on_event,
+            delay=delays,
+            method=synapse.method,
+            namespace={},
+            dt=plan.dt * second,
+            name=projection.name,
+        )
+        pre, post = projection.synapse_arrays(plan.size_of(projection.source))
+        synapses.connect(i=pre, j=post)
+    except Exception as exc:
+        raise _statement_error(projection, plan, exc) from exc
+    if projection.weight is not None:
+        setattr(
+            synapses,
+            projection.weight,
+            as_quantity(projection.weight_values(), projection.weight_dim),
+        )
+    for name, value in projection.values.items():
+        setattr(synapses, name, as_quantity(value, projection.synapse.dim(name)))
+    if isinstance(delay, np.ndarray):
+        for pathway in pathways:
+            getattr(synapses, pathway).delay = delay * plan.dt * second
+    return synapses
+
+
+def unit_text(dim: Any) -> str:
+    """A dimension as a unit Brian2's equation parser reads (``1`` if dimensionless)."""
+    from brian2 import get_unit
+
+    return "1" if dim.is_dimensionless else repr(get_unit(dim))
+
+
+def _pathways(on_pre: Any) -> list[str]:
+    if not on_pre:
+        return []
+    return list(on_pre) if isinstance(on_pre, Mapping) else ["pre"]
+
+
+_NAME = re.compile(r"'([A-Za-z_]\w*)'")
+
+
+def _statement_error(projection: ProjectionPlan, plan: NetworkPlan, exc: Exception) -> InputError:
+    """Brian2's complaint about a projection, with the element and the fix named."""
+    cause = exc.__cause__ if exc.__cause__ is not None else exc
+    text = f"{type(cause).__name__}: {cause}"
+    where = f"Projection '{projection.name}' ({projection.source} -> {projection.target})"
+    hint = _variable_hint(projection, plan, str(cause))
+    if isinstance(cause, DimensionMismatchError):
+        hint = (
+            " Check the units: the synapse model's variables (e.g. the weight's declared unit) "
+            "must match the variables they change; declare the weight in the target "
+            "variable's unit or multiply it by a unit."
+        )
+    return InputError(f"{where}: Brian2 rejects the synapse code: {text.rstrip('.')}.{hint}")
+
+
+def _variable_hint(projection: ProjectionPlan, plan: NetworkPlan, message: str) -> str:
+    synapse = projection.description.synapse
+    code = " ".join(
+        str(part)
+        for part in (
+            synapse.model,
+            *(synapse.on_pre.values() if isinstance(synapse.on_pre, Mapping) else [synapse.on_pre]),
+            synapse.on_post,
+        )
+        if part
     )
+    hints = []
+    declared = set(projection.synapse.equations.names) - set(projection.synapse.summed)
+    for name in sorted(set(re.findall(r"\b([A-Za-z]\w*)_(pre|post)\b", code))):
+        var, side = name
+        if f"{var}_{side}" in declared:
+            continue
+        group = projection.source if side == "pre" else projection.target
+        known = _group_variables(plan, group)
+        if var not in known:
+            hints.append(
+                f" '{var}_{side}' refers to '{var}' of '{group}', which has no such variable "
+                f"(it has: {', '.join(sorted(known))}); write a variable of '{group}' or "
+                "declare it in the model."
+            )
+    return "".join(hints)
 
 
+def _group_variables(plan: NetworkPlan, group: str) -> set[str]:
+    if group in plan.populations:
+        model = plan.populations[group].model
+        return (
+            set(model.state_variables) | set(model.parameter_names) | set(model.subexpression_names)
+        )
+    source = plan.sources.get(group)
+    return {SOURCE_VARIABLE} if isinstance(source, ValueSource | ConstantSource) else set()
+
+
+def check_statements(plan: NetworkPlan) -> None:
+    """Build ``plan`` in Brian2's runtime mode and prepare a run: every statement is checked
+    (unknown variables, units) before anything is compiled. Raises InputError."""
+    from .devices import brian2_session
+
+    with brian2_session("numpy"):
+        built = build_network(plan)
+        prepare(built, plan)
+
+
+def prepare(built: BuiltNetwork, plan: NetworkPlan) -> None:
+    """``run(0 s)``: Brian2 checks every code object, with errors named per projection."""
+    try:
+        with np.errstate(over="ignore"):
+            built.network.run(0 * second, namespace=dict(built.namespace))
+    except Exception as exc:
+        cause = exc.__cause__ if exc.__cause__ is not None else exc
+        text = str(cause)
+        for projection in plan.projections.values():
+            if re.search(rf"\b{re.escape(projection.name)}(_|\b)", str(exc) + text):
+                raise _statement_error(projection, plan, exc) from exc
+        for pop in plan.populations.values():
+            if re.search(rf"\b{re.escape(pop.name)}(_|\b)", str(exc) + text):
+                raise ModelFileError(
+                    f"Brian2 cannot build population '{pop.name}' (model '{pop.model.name}'): "
+                    f"{type(cause).__name__}: {cause}"
+                ) from exc
+        raise InputError(
+            f"Brian2 cannot build network '{plan.name}': {type(cause).__name__}: {cause}"
+        ) from exc
+
+
+# -- schedule, trials, monitors ------------------------------------------------------------------
+def _layered_schedule(plan: NetworkPlan, built: BuiltNetwork) -> None:
+    """Per population, in the order given: summed variables onto it, its synapses' state
+    updates, the ``on_pre`` pathways onto it (spikes of earlier populations from this step,
+    of itself and later ones from the previous step), its update, threshold, the ``on_post``
+    pathways its spikes trigger, its reset. Sources first."""
+    blocks = {name: 0 for name in plan.sources}
+    blocks.update({name: _BLOCK * (k + 1) for k, name in enumerate(plan.populations)})
+
+    def place(obj: Any, block: int, offset: int) -> None:
+        obj.when = "groups"
+        obj.order = block + offset
+
+    for name in plan.populations:
+        group = built.groups[name]
+        place(group.state_updater, blocks[name], _UPDATE)
+        for thresholder in group.thresholder.values():
+            place(thresholder, blocks[name], _THRESHOLD)
+        for resetter in group.resetter.values():
+            place(resetter, blocks[name], _RESET)
+    for name in plan.sources:
+        group = built.groups[name]
+        if isinstance(group, SpikeGeneratorGroup):
+            place(group, blocks[name], _THRESHOLD)
+        elif isinstance(group, PoissonGroup):
+            for thresholder in group.thresholder.values():
+                place(thresholder, blocks[name], _THRESHOLD)
+    for projection in plan.projections.values():
+        synapses = built.synapses[projection.name]
+        target_block = blocks[projection.target]
+        for updater in synapses.summed_updaters.values():
+            place(updater, target_block, _SUMMED)
+        if synapses.state_updater is not None:
+            place(synapses.state_updater, target_block, _SYNAPTIC_STATE)
+        for pathway in synapses._pathways:
+            if pathway.prepost == "pre":
+                place(pathway, target_block, _INTO)
+            else:
+                place(pathway, target_block, _POST)
+
+
+def _restarts(plan: NetworkPlan, built: BuiltNetwork, window: int, dt: float) -> None:
+    """Every state variable back to its initial value at the start of each trial window."""
+    every = window * dt * second
+    for pop in plan.populations.values():
+        group = built.groups[pop.name]
+        model = pop.model
+        lines = []
+        for var in model.state_variables:
+            key = f"sb_initial_{pop.name}_{var}"
+            value = np.asarray(pop.initial[var], dtype=np.float64)
+            if value.ndim == 0:
+                built.namespace[key] = as_quantity(value, model.dim(var))
+                lines.append(f"{var} = {key}")
+            else:  # per neuron: a one-row TimedArray, read at any t (it clips)
+                array = as_quantity(np.broadcast_to(value, (pop.n,))[None, :], model.dim(var))
+                built.namespace[key] = TimedArray(array, dt=every)
+                lines.append(f"{var} = {key}(t, i)")
+        if model.refractory is not None:
+            lines += [f"lastspike = {LASTSPIKE_NEVER} * second", "not_refractory = True"]
+        name = f"{pop.name}_restart"
+        group.run_regularly("\n".join(lines), dt=every, when="start", order=1, name=name)
+        built.roles[name] = ("restart", pop.name)
+    for projection in plan.projections.values():
+        variables = restart_variables(projection)
+        lines = [f"{var} = {var}{RESTART_SUFFIX}" for var in variables]
+        if projection.synapse.event_driven:
+            lines.append("lastupdate = t")
+        if not lines:
+            continue
+        synapses = built.synapses[projection.name]
+        for var in variables:
+            if var == projection.weight:
+                initial = projection.weight_values()
+            else:
+                initial = np.broadcast_to(projection.values.get(var, 0.0), (projection.size,))
+            dim = projection.synapse.dim(var)
+            setattr(synapses, f"{var}{RESTART_SUFFIX}", as_quantity(np.array(initial), dim))
+        name = f"{projection.name}_restart"
+        synapses.run_regularly("\n".join(lines), dt=every, when="start", order=1, name=name)
+        built.roles[name] = ("restart", projection.name)
+
+
+#: Suffix of the hidden synaptic parameters holding initial values for trial restarts.
+RESTART_SUFFIX = "__init"
+
+
+def restart_variables(projection: ProjectionPlan) -> list[str]:
+    """Synaptic variables a trial restart resets: the state variables and the parameters
+    that on_pre/on_post write (plastic weights)."""
+    state = list(projection.synapse.state_variables)
+    return list(dict.fromkeys([*state, *_written_synaptic_variables(projection)]))
+
+
+def _written_synaptic_variables(projection: ProjectionPlan) -> list[str]:
+    """Synaptic parameters that on_pre/on_post code writes (plastic: state of a trial)."""
+    synapse = projection.description.synapse
+    codes: list[str | None] = (
+        list(synapse.on_pre.values()) if isinstance(synapse.on_pre, Mapping) else [synapse.on_pre]
+    )
+    codes.append(synapse.on_post)
+    written = []
+    for code in codes:
+        for line in (code or "").splitlines():
+            match = re.match(r"^\s*([A-Za-z_]\w*)\s*([-+*/]?=)", line)
+            if match and match.group(1) in projection.synapse.parameters:
+                written.append(match.group(1))
+    return written
+
+
+def _monitors(plan: NetworkPlan, run: NetworkRun, built: BuiltNetwork) -> None:
+    for pop in plan.populations.values():
+        for event in pop.model.event_names:
+            built.monitors[(pop.name, event)] = EventMonitor(
+                built.groups[pop.name], event, name=f"monitor_{pop.name}_{event}"
+            )
+    by_pop: dict[str, list[str]] = {}
+    for name in run.record:
+        owner, _, var = name.partition(".")
+        by_pop.setdefault(owner, []).append(var)
+    for owner, variables in by_pop.items():
+        built.traces[owner] = StateMonitor(
+            built.groups[owner], variables, record=True, when="end", name=f"trace_{owner}"
+        )
+
+
+# -- simulation ----------------------------------------------------------------------------------
 def run_network_brian2(
-    plan: NetworkPlan,
+    run: NetworkRun,
     *,
     device: str = "cpp_standalone",
     dtype: str = "float64",
     threads: int = 0,
-    record_spikes: bool = False,
-    repeats: int = 1,
     directory: str | Path | None = None,
+    repeats: int = 1,
 ) -> NetworkResult:
-    """Execute a planned network on a Brian2 device (see :func:`simulate_network_brian2`)."""
-    from brian2 import Network, SpikeMonitor, Synapses, get_unit, second
+    """Simulate ``run`` on a Brian2 device; spikes and traces in each trial's own steps.
+
+    ``repeats`` > 1 times the simulation loop again: a standalone device re-runs its
+    compiled binary (code generation and compilation happen once; the binary's own loop
+    timer), runtime mode restores and re-runs the network (results are identical)."""
     from brian2.devices.device import get_device
 
-    from ..units import as_quantity
     from .devices import STANDALONE_DEVICES, brian2_session
-    from .program import step_program
-    from .simulate import driven_group
 
-    repeats = check_repeats(repeats)
-    spec, model = plan.spec, plan.spec.model
-    step_program(model, spec.method)  # model errors in runtime mode, before compiling
+    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
+        raise InputError(f"repeats must be a positive integer, got {repeats!r}.")
+    plan = run.plan
+    check_statements(plan)  # errors in runtime mode, before anything compiles
     standalone = device in STANDALONE_DEVICES
+    started = time.perf_counter()
     with brian2_session(device, float_dtype=dtype, directory=directory, threads=threads):
-        group = driven_group(spec)
-        objects: list[Any] = [group]
-        if plan.connectivity is not None:
-            assert plan.target is not None and plan.weights is not None
-            dim = model.dim(plan.target)
-            unit = "1" if dim.is_dimensionless else repr(get_unit(dim))
-            synapses = Synapses(
-                group,
-                group,
-                model=f"w : {unit}",
-                on_pre=f"{plan.target}_post += w",
-                namespace={},
-                dt=spec.dt * second,
-                name="synapses",
-            )
-            synapses.connect(i=plan.connectivity.pre, j=plan.connectivity.post)
-            synapses.w = as_quantity(plan.weights, dim)
-            objects.append(synapses)
-        monitor = SpikeMonitor(group, record=record_spikes, name="spikes")
-        network = Network(*objects, monitor)
+        built = build_network(plan, run)
+        window = built.window_steps
+        duration = run.trials * window * plan.dt * second
         if not standalone and repeats > 1:
-            network.store("initial")
-        loop_seconds = []
-        duration = spec.n_steps * spec.dt * second
+            built.network.store("initial")
+        loops = []
         for repeat in range(repeats):
             began = time.perf_counter()
-            with np.errstate(over="ignore"):  # see spikebridge.brian.simulate
+            with np.errstate(over="ignore"):
                 if repeat == 0:
-                    network.run(duration, namespace={})
+                    built.network.run(duration, namespace=dict(built.namespace))
                 elif standalone:
                     get_device().run(with_output=False)
                 else:
-                    network.restore("initial")
-                    network.run(duration, namespace={})
+                    built.network.restore("initial")
+                    built.network.run(duration, namespace=dict(built.namespace))
             elapsed = time.perf_counter() - began
             loop = getattr(get_device(), "_last_run_time", None) if standalone else None
-            loop_seconds.append(float(loop) if loop is not None else elapsed)
-        counts = np.asarray(monitor.count, dtype=np.int64).copy()
-        rows = None
-        if record_spikes:
-            rows = spike_rows(np.rint(np.asarray(monitor.t_) / spec.dt), np.asarray(monitor.i))
+            loops.append(float(loop) if loop is not None else elapsed)
+        spikes = {}
+        for (pop, event), monitor in built.monitors.items():
+            step = np.rint(np.asarray(monitor.t_) / plan.dt).astype(np.int64)
+            trial, local = step // window, step % window
+            keep = local < run.n_steps
+            neuron = np.asarray(monitor.i)[keep]
+            spikes[f"{pop}.{event}"] = spike_table(trial[keep], local[keep], neuron)
+        traces = {}
+        for pop, monitor in built.traces.items():
+            for name in run.record:
+                owner, _, var = name.partition(".")
+                if owner != pop:
+                    continue
+                values = np.asarray(getattr(monitor, f"{var}_"), dtype=np.float64).T
+                n = values.shape[1]
+                traces[name] = values.reshape(run.trials, window, n)[:, : run.n_steps].copy()
     return NetworkResult(
-        model=model.name,
-        method=spec.method,
+        network=plan.name,
         engine=f"brian2:{device}",
         dtype=dtype,
-        n=spec.n,
-        n_steps=spec.n_steps,
-        dt=spec.dt,
-        spike_counts=counts,
-        spikes=rows,
-        connectivity=plan.connectivity,
-        loop_seconds=tuple(loop_seconds),
+        dt=plan.dt,
+        n_steps=run.n_steps,
+        trials=run.trials,
+        sizes={name: pop.n for name, pop in plan.populations.items()},
+        spikes=spikes,
+        traces=traces,
+        loop_seconds=tuple(loops),
         metadata={
             "threads": threads,
-            "seed": spec.seed,
             "timer": "binary" if standalone else "wall",
+            "wall_seconds": time.perf_counter() - started,
         },
     )

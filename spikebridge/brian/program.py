@@ -95,33 +95,7 @@ def _extract(model: NeuronModel, method: str) -> StepProgram:
                 kind, event = "reset", obj.event
             else:
                 continue
-            variables = dict(obj.codeobj.variables)
-            scalar, vector = make_statements(
-                obj.abstract_code, variables, dtype, optimise=True, blockname=obj.name
-            )
-            written = {stmt.var for stmt in vector}
-            overridden = set(obj.override_conditional_write or ())
-            conditional = {
-                var: variables[var].conditional_write.name
-                for var in written
-                if var in variables
-                and getattr(variables[var], "conditional_write", None) is not None
-                and variables[var].conditional_write.name not in overridden
-            }
-            blocks.append(
-                CodeBlock(
-                    kind=kind,
-                    event=event,
-                    abstract_code=obj.abstract_code,
-                    scalar_statements=tuple(scalar),
-                    vector_statements=tuple(vector),
-                    variables=variables,
-                    conditional_writes=conditional,
-                    uses_refractory=bool(obj.template_kwds.get("_uses_refractory", False))
-                    if kind == "threshold"
-                    else False,
-                )
-            )
+            blocks.append(code_block(obj, kind, event, dtype))
         observables, observable_variables = _observables(group, model, dtype)
         refractory_state = REFRACTORY_STATE if model.refractory is not None else ()
         return StepProgram(
@@ -134,6 +108,35 @@ def _extract(model: NeuronModel, method: str) -> StepProgram:
             observables=observables,
             observable_variables=observable_variables,
         )
+
+
+def code_block(obj: Any, kind: str, event: str | None, dtype: Any = np.float64) -> CodeBlock:
+    """The statements Brian2 generates for code runner ``obj`` (after a prepared run)."""
+    variables = dict(obj.codeobj.variables)
+    scalar, vector = make_statements(
+        obj.abstract_code, variables, dtype, optimise=True, blockname=obj.name
+    )
+    written = {stmt.var for stmt in vector}
+    overridden = set(getattr(obj, "override_conditional_write", None) or ())
+    conditional = {
+        var: variables[var].conditional_write.name
+        for var in written
+        if var in variables
+        and getattr(variables[var], "conditional_write", None) is not None
+        and variables[var].conditional_write.name not in overridden
+    }
+    return CodeBlock(
+        kind=kind,
+        event=event,
+        abstract_code=obj.abstract_code,
+        scalar_statements=tuple(scalar),
+        vector_statements=tuple(vector),
+        variables=variables,
+        conditional_writes=conditional,
+        uses_refractory=bool(obj.template_kwds.get("_uses_refractory", False))
+        if kind == "threshold"
+        else False,
+    )
 
 
 def _observables(

@@ -63,12 +63,15 @@ _UNSUPPORTED = {
 _DTYPE = "_0dtype"
 
 
-class _TorchRenderer(NodeRenderer):
-    """Brian2's Python-syntax renderer, with constants inlined and functions mapped to ``F``."""
+class TorchRenderer(NodeRenderer):
+    """Brian2's Python-syntax renderer, with constants inlined and functions mapped to ``F``.
 
-    def __init__(self, variables: Mapping[str, Any]) -> None:
+    ``names`` renames identifiers (a network step prefixes each group's variables)."""
+
+    def __init__(self, variables: Mapping[str, Any], names: Mapping[str, str] | None = None):
         super().__init__()
         self.variables = variables
+        self.names = names or {}
 
     def render_Name(self, node: ast.Name) -> str:
         var = self.variables.get(node.id)
@@ -78,7 +81,7 @@ class _TorchRenderer(NodeRenderer):
             return node.id
         if keyword.iskeyword(node.id):
             raise ModelFileError(f"'{node.id}' cannot be used as a variable name.")
-        return node.id
+        return self.names.get(node.id, node.id)
 
     def render_Constant(self, node: ast.Constant) -> str:
         if isinstance(node.value, bool):
@@ -119,7 +122,7 @@ class _TorchRenderer(NodeRenderer):
         return str(super().render_UnaryOp(node))
 
 
-class _SpikeRenderer(_TorchRenderer):
+class SpikeRenderer(TorchRenderer):
     """Renders a boolean threshold condition as differentiable 0/1 spikes."""
 
     _COMPARE: ClassVar[dict[type, str]] = {
@@ -129,11 +132,17 @@ class _SpikeRenderer(_TorchRenderer):
         ast.LtE: "_0F.spike_le",
     }
 
-    def __init__(self, variables: Mapping[str, Any], membrane_dim: Any, membrane_scale: float):
-        super().__init__(variables)
+    def __init__(
+        self,
+        variables: Mapping[str, Any],
+        membrane_dim: Any,
+        membrane_scale: float,
+        names: Mapping[str, str] | None = None,
+    ):
+        super().__init__(variables, names)
         self.membrane_dim = membrane_dim
         self.membrane_scale = membrane_scale
-        self.plain = _TorchRenderer(variables)
+        self.plain = TorchRenderer(variables, names)
 
     def render_Compare(self, node: ast.Compare) -> str:
         op = type(node.ops[0])
@@ -213,7 +222,7 @@ def generate_step(model: NeuronModel, program: StepProgram) -> GeneratedStep:
     lines += [f"    {name} = params[{name!r}]" for name in program.parameters]
     spike_names = {event: f"_0spike_{event}" for event in program.events}
     for block in program.blocks:
-        lines += _render_block(block, model, spike_names)
+        lines += render_block(block, model, spike_names)
     spikes = ", ".join(spike_names[event] for event in program.events)
     lines.append(f"    return ({spikes},), _0State({', '.join(program.state_variables)})")
     source = "\n".join(lines) + "\n"
@@ -253,58 +262,77 @@ def _compile(source: str, name: str, namespace: dict[str, Any]) -> dict[str, Any
     return scope
 
 
-def _render_statements(
+def render_statements(
     statements: tuple[Statement, ...],
     variables: Mapping[str, Any],
     conditional_writes: Mapping[str, str],
     where: str | None = None,
+    names: Mapping[str, str] | None = None,
 ) -> list[str]:
     """Render statements; with ``where`` (a spike variable) writes to variables only take
-    effect where it is 1, as a reset (temporaries ``:=`` are plain assignments)."""
-    renderer = _TorchRenderer(variables)
+    effect where it is 1, as a reset (temporaries ``:=`` are plain assignments). ``names``
+    renames identifiers (see :class:`TorchRenderer`)."""
+    names = names or {}
+    renderer = TorchRenderer(variables, names)
     lines = []
     for stmt in statements:
         expr = renderer.render_expr(stmt.expr)
+        var = names.get(stmt.var, stmt.var)
         # an augmented assignment "x op= e" becomes x = x op (e): out of place, for autograd
-        value = expr if stmt.op in (":=", "=") else f"{stmt.var} {stmt.op[0]} ({expr})"
+        value = expr if stmt.op in (":=", "=") else f"{var} {stmt.op[0]} ({expr})"
         if stmt.var in conditional_writes:
-            value = f"_0F.where({conditional_writes[stmt.var]}, {value}, {stmt.var})"
+            condition = conditional_writes[stmt.var]
+            value = f"_0F.where({names.get(condition, condition)}, {value}, {var})"
         if where is not None and stmt.op != ":=":
-            value = f"_0F.blend({where}, {value}, {stmt.var})"
-        lines.append(f"    {stmt.var} = {value}")
+            value = f"_0F.blend({where}, {value}, {var})"
+        lines.append(f"    {var} = {value}")
     return lines
 
 
-def _render_block(
-    block: CodeBlock, model: NeuronModel, spike_names: Mapping[str, str]
+def render_block(
+    block: CodeBlock,
+    model: NeuronModel,
+    spike_names: Mapping[str, str],
+    names: Mapping[str, str] | None = None,
+    title: str | None = None,
 ) -> list[str]:
-    title = block.kind if block.event is None else f"{block.kind} '{block.event}'"
+    """Lines of one neuron code block (state update, threshold or reset of an event);
+    ``names`` renames the group's variables (a network step), ``title`` heads the block."""
+    names = names or {}
+    if title is None:
+        title = block.kind if block.event is None else f"{block.kind} '{block.event}'"
     lines = [f"    # -- {title}: Brian2 abstract code --"]
     lines += [f"    #    {line}" for line in block.abstract_code.strip().splitlines()]
     statements = block.scalar_statements + block.vector_statements
     if block.kind == "stateupdate":
-        return lines + _render_statements(statements, block.variables, block.conditional_writes)
+        return lines + render_statements(
+            statements, block.variables, block.conditional_writes, names=names
+        )
     assert block.event is not None
     spike = spike_names[block.event]
     if block.kind == "threshold":
         *before, cond = statements
         if cond.var != "_cond":
             raise ModelFileError(f"Unexpected threshold code for event '{block.event}'.")
-        lines += _render_statements(tuple(before), block.variables, {})
+        lines += render_statements(tuple(before), block.variables, {}, names=names)
         membrane_dim = model.dim(model.membrane[0])
-        renderer = _SpikeRenderer(block.variables, membrane_dim, model.membrane_scale)
+        renderer = SpikeRenderer(block.variables, membrane_dim, model.membrane_scale, names)
         lines.append(f"    {spike} = {renderer.render_expr(cond.expr)}")
         if block.uses_refractory:
+            refractory = names.get("not_refractory", "not_refractory")
+            lastspike = names.get("lastspike", "lastspike")
             lines += [
                 f"    _0fired = {spike} > 0",
-                "    not_refractory = _0torch.logical_and(",
-                "        not_refractory, _0torch.logical_not(_0fired)",
+                f"    {refractory} = _0torch.logical_and(",
+                f"        {refractory}, _0torch.logical_not(_0fired)",
                 "    )",
-                "    lastspike = _0torch.where(_0fired, t, lastspike)",
+                f"    {lastspike} = _0torch.where(_0fired, t, {lastspike})",
             ]
         return lines
     # reset: each write takes effect where the event fired
-    return lines + _render_statements(statements, block.variables, block.conditional_writes, spike)
+    return lines + render_statements(
+        statements, block.variables, block.conditional_writes, spike, names
+    )
 
 
 def _render_observer(name: str, program: StepProgram, model: NeuronModel) -> str:
@@ -318,7 +346,7 @@ def _render_observer(name: str, program: StepProgram, model: NeuronModel) -> str
         f"    {_DTYPE} = {program.state_variables[0]}.dtype",
     ]
     lines += [f"    {p} = params[{p!r}]" for p in program.parameters if p in used]
-    lines += _render_statements(scalar + vector, variables, {})
+    lines += render_statements(scalar + vector, variables, {})
     lines.append(f"    return _obs_{name}")
     return "\n".join(lines) + "\n"
 

@@ -1,337 +1,508 @@
-"""Large networks on the torch engine: N neurons of a model, batched, optionally coupled.
+"""A described network on the torch engine: one ``nn.Module``, its generated step, one loop.
 
-Each neuron runs the model's generated step (:func:`~spikebridge.torch.codegen.torch_step`,
-the statements Brian2 generates for it; no dynamics are typed here). Neurons may be coupled
-by synapses ``j -> i`` with weights ``w_ij`` (in the unit of a state variable ``x``, the
-*target*, by default the membrane potential). Step k of the network is::
+:class:`SpikingNetwork` holds a network's values as tensors (``nn.Parameter`` for what is
+trained: a projection's weights and bias when ``trainable``, the populations'
+``trainable`` parameters; buffers for everything else), builds the generated step
+(:mod:`spikebridge.torch.network_codegen`) for a delivery mode, and runs it through the
+torch engine's one time loop (:func:`~spikebridge.torch.loop.run_steps`, with its
+``torch.compile`` and checkpointing options). Trials are a batch: every trial starts
+from the initial state. ``forward`` takes the inputs per source and population drive:
 
-    state(k+1), s(k) = step(state(k), params, t_k)      # update, threshold, reset (generated)
-    x_i(k+1) <- x_i(k+1) + sum_j w_ij s_j(k)            # jump of the spikes of step k
+* a :class:`~spikebridge.network.description.ValueSource`: ``[*batch, n]`` (held over the
+  trial);
+* a spike source (frozen Poisson, given trains): ``[T, *batch, n]`` spikes;
+* ``"pop.var"`` drives: ``[T, *batch, n]``, ``[T, n]`` or ``[T]`` (SI values);
 
-so the spikes of step k reach their targets at the end of step k and act from the update
-of step k+1 on. This is Brian2's ``Synapses(G, G, "w : <unit of x>", on_pre="x_post += w")``
-without delay in Brian2's default schedule (update, threshold, synapses, reset): the jump
-lands after the step's threshold and before the next update. Two of Brian2's rules carry
-over: a variable declared ``(unless refractory)`` is written under that condition by the
-synapses too, so refractory neurons (including those that just fired) ignore jumps to it;
-and Brian2 adds the jump *before* the step's reset while the generated step has reset
-already, so a reset that sets ``x`` (``v = v_reset``) keeps its value for the neurons that
-fired (their jumps are dropped, as Brian2's reset overwrites them), an additive reset
-(``x -= c``) commutes with the jump, and other resets of ``x`` are refused.
-:func:`spikebridge.brian.network.simulate_network_brian2` builds that Brian2 network.
-
-Connectivity (:func:`spikebridge.network.random_connectivity`): a fixed in-degree K (each
-neuron receives from K distinct others) or a connection probability p (each ordered pair
-independently), without self-connections unless asked. Synapses are delivered one of three
-ways (``synapses=``): ``"event"`` (default): the outgoing synapses of the neurons that fired
-are gathered from a CSR table and added with ``index_add_``, one addition per synapse in
-Brian2's order (cost per step ~ spikes x K); ``"sparse"``: ``x += W @ s`` with ``W`` a
-``torch.sparse_csr_tensor`` (cost ~ synapses per step, no host synchronisation on a GPU);
-``"dense"``: the same with a dense ``W`` (small N). The matrix forms sum the weights of a
-step first, so they can differ from Brian2 in the last bit of ``x``.
-
-Drives are the model's parameters and inputs, as in :func:`spikebridge.simulate`
-(constant, per neuron, or waveforms; no noise). The loop runs under
-``torch.inference_mode()`` on any torch device in float32 or float64, counts spikes and
-optionally records every spike; ``compile=True`` runs the step through
-:func:`spikebridge.torch.compiled.compile_step` (``torch.compile``, eager fallback).
+and returns a :class:`NetworkOutput`: every population's events ``[T, *batch, n_events
+* n]`` (differentiable through the surrogate spike function) and the recorded traces.
+Delivery (``synapses``): ``"matrix"``, ``"scatter"`` or ``"event"`` (see
+:mod:`spikebridge.torch.synapse_ops`); ``"auto"`` is ``"matrix"`` with gradients and
+``"event"`` without (both follow the description; only ``matrix`` sums in another order).
+:func:`run_network_torch` runs a :class:`~spikebridge.network.run.NetworkRun` and returns
+a :class:`~spikebridge.network.result.NetworkResult`, like the Brian2 engine.
 """
 
 from __future__ import annotations
 
 import time
-import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
+from ..brian.network_program import network_program
 from ..errors import InputError
-from ..model import NeuronModel
-from ..network import Connectivity, NetworkPlan, NetworkResult, check_repeats, plan_network
-from ..results import spike_rows
-from ..run import RunSpec
-from .codegen import GeneratedStep, StepFunction, torch_step
-from .loop import initial_state, parameter_tensors
+from ..network.description import ConstantSource, Network, PoissonSource, ValueSource
+from ..network.plan import NetworkPlan, plan_network
+from ..network.result import NetworkResult, spike_table
+from ..network.run import NetworkRun
+from .loop import LASTSPIKE_NEVER, check_steps, run_steps
+from .network_codegen import MODES, NetworkStep, generate_network_step
+from .surrogate import SpikeFunction, rectangular
 
 DTYPES = {"float64": torch.float64, "float32": torch.float32}
-#: Ways of delivering spikes (see the module docstring); ``"auto"`` is ``"event"``.
-SYNAPSES = ("auto", "event", "sparse", "dense")
+SYNAPSE_MODES = ("auto", *MODES)
 
 
-def simulate_network(
-    model: NeuronModel | str,
-    n: int,
-    *,
-    device: str = "cpu",
-    dtype: str = "float64",
-    synapses: str = "auto",
-    compile: bool = False,
-    compile_options: Mapping[str, Any] | None = None,
-    record_spikes: bool = False,
-    repeats: int = 1,
-    **network: Any,
-) -> NetworkResult:
-    """Simulate ``n`` neurons of ``model`` with the torch engine (no autograd).
+@dataclass(frozen=True)
+class NetworkOutput:
+    """Events per population ``[T, *batch, n_events * n]`` and traces ``[T, *batch, n]``."""
 
-    ``network``: coupling and run options of :func:`plan_network` (``p``/``in_degree``/
-    ``connectivity``, ``weight``, ``target``, ``seed``, ``duration``/``n_steps``,
-    ``parameters``, ``inputs``, ``initial``, ...). ``device``: a torch device; ``synapses``:
-    ``"event"``, ``"sparse"``, ``"dense"`` or ``"auto"`` (event); ``compile``: run the step
-    through ``torch.compile`` (compilation happens before the timed loop) with inductor
-    ``compile_options`` (e.g. ``{"cpp.threads": 1}``: CPU kernels on one thread);
-    ``record_spikes``: keep every spike (one byte per neuron and step on ``device``);
-    ``repeats``: run the loop that many times from the initial state (timing; the results
-    of the runs are identical, the last is returned).
+    spikes: dict[str, Tensor]
+    traces: dict[str, Tensor]
+    state: Any
+
+
+def _buffer_name(owner: str, var: str) -> str:
+    return f"{owner}__{var}"
+
+
+class SpikingNetwork(nn.Module):
+    """A network description as an ``nn.Module`` (see the module docstring).
+
+    Args:
+        network: a :class:`~spikebridge.network.Network` or its plan.
+        synapses: delivery mode, ``"auto"``, ``"matrix"``, ``"scatter"`` or ``"event"``.
+        dtype: float type of values and state (default: torch's default dtype).
+        spike_fn: spike function with a surrogate gradient (default: the paper's
+            rectangular window with the first population's ``SURROGATE_WIDTH``).
+        compile: ``False``, ``"step"`` or ``"loop"``/``True`` (:mod:`.compiled`).
+        compile_options: inductor options of the compiled step or loop.
+        checkpoint_every: checkpoint the time loop every this many steps in training.
     """
-    plan = plan_network(model, n, **network)
-    return run_network(
-        plan,
-        device=device,
-        dtype=dtype,
-        synapses=synapses,
-        compile=compile,
-        compile_options=compile_options,
-        record_spikes=record_spikes,
-        repeats=repeats,
-    )
+
+    def __init__(
+        self,
+        network: Network | NetworkPlan,
+        *,
+        synapses: str = "auto",
+        dtype: torch.dtype | None = None,
+        spike_fn: SpikeFunction | None = None,
+        compile: bool | str = False,
+        compile_options: Mapping[str, Any] | None = None,
+        checkpoint_every: int | None = None,
+    ) -> None:
+        super().__init__()
+        from .compiled import check_mode
+
+        self.plan = network if isinstance(network, NetworkPlan) else plan_network(network)
+        if synapses not in SYNAPSE_MODES:
+            raise InputError(
+                f"synapses must be one of {', '.join(SYNAPSE_MODES)}, got {synapses!r}."
+            )
+        self.synapses = synapses
+        self.compile_mode = check_mode(compile)
+        self.compile_options = dict(compile_options) if compile_options else None
+        self.checkpoint_every = check_steps(checkpoint_every)
+        first = next(iter(self.plan.populations.values()))
+        self.spike_fn = spike_fn or rectangular(first.model.surrogate_width)
+        dtype = dtype or torch.get_default_dtype()
+        self._steps: dict[tuple[Any, ...], NetworkStep] = {}
+        for pop in self.plan.populations.values():
+            for name, value in pop.parameters.items():
+                tensor = torch.as_tensor(np.asarray(value), dtype=dtype)
+                key = _buffer_name(pop.name, name)
+                if name in pop.trainable:
+                    self.register_parameter(key, nn.Parameter(tensor))
+                else:
+                    self.register_buffer(key, tensor)
+        for projection in self.plan.projections.values():
+            trainable = projection.trainable
+            structured: tuple[tuple[str, np.ndarray | None], ...] = (
+                ("W", projection.weight_parameter),
+                ("b", projection.bias_parameter),
+            )
+            for key, array in structured:
+                if array is None:
+                    continue
+                tensor = torch.as_tensor(array, dtype=dtype)
+                name = _buffer_name(projection.name, key)
+                if trainable:
+                    self.register_parameter(name, nn.Parameter(tensor))
+                else:
+                    self.register_buffer(name, tensor)
+            if projection.synapses.weight_scale is not None:
+                scale = torch.as_tensor(projection.synapses.weight_scale, dtype=dtype)
+                self.register_buffer(_buffer_name(projection.name, "_scale"), scale)
+            for name, value in projection.values.items():
+                tensor = torch.as_tensor(np.asarray(value), dtype=dtype)
+                self.register_buffer(_buffer_name(projection.name, name), tensor)
+        self._dtype = dtype
+
+    # -- steps ------------------------------------------------------------------------------
+    def delivery(self) -> str:
+        """The delivery mode of the next call (``auto`` resolved by the grad mode)."""
+        if self.synapses != "auto":
+            return self.synapses
+        return "matrix" if torch.is_grad_enabled() else "event"
+
+    def network_step(self, mode: str, driven: frozenset[tuple[str, str]]) -> NetworkStep:
+        """The generated step for a delivery mode and set of driven parameters (cached)."""
+        key = (mode, driven)
+        if key not in self._steps:
+            program = network_program(self.plan)
+            self._steps[key] = generate_network_step(self.plan, program, mode, driven)
+        return self._steps[key]
+
+    @property
+    def source(self) -> str:
+        """The generated step's source (the current delivery mode, no drives)."""
+        return self.network_step(self.delivery(), frozenset()).source
+
+    # -- values -----------------------------------------------------------------------------
+    def _reference(self) -> Tensor:
+        for tensor in (*self.parameters(), *self.buffers()):
+            if tensor.is_floating_point():
+                return tensor
+        return torch.zeros((), dtype=self._dtype)
+
+    def synapse_weights(self, projection: str) -> Tensor:
+        """Every synapse's weight (bias synapses last), from the structured parameters."""
+        plan = self.plan.projections[projection]
+        reference = self._reference()
+        parts = []
+        if plan.synapses.weight_index is not None:
+            weight = getattr(self, _buffer_name(projection, "W"))
+            index = torch.as_tensor(plan.synapses.weight_index, device=weight.device)
+            values = weight.reshape(-1)[index]
+        else:
+            values = torch.ones(plan.synapses.size, dtype=reference.dtype, device=reference.device)
+        if plan.synapses.weight_scale is not None:
+            values = values * getattr(self, _buffer_name(projection, "_scale"))
+        parts.append(values)
+        if plan.bias_index is not None:
+            bias = getattr(self, _buffer_name(projection, "b"))
+            parts.append(bias[torch.as_tensor(plan.bias_index, device=bias.device)])
+        return parts[0] if len(parts) == 1 else torch.cat(parts)
+
+    def _params(self, step: NetworkStep, batch: tuple[int, ...]) -> dict[str, Any]:
+        reference = self._reference()
+        device, dtype = reference.device, reference.dtype
+        params: dict[str, Any] = {}
+        for name, (kind, owner, var) in step.params.items():
+            if kind in ("drive", "source_spikes", "source_values"):
+                continue
+            if name in step.indices:
+                params[name] = _to_device(step.indices[name], device)
+            elif kind == "index" and var == "i":
+                n = self.plan.populations[owner].n
+                params[name] = torch.arange(n, device=device).to(dtype)
+            elif kind == "synaptic" and var == self.plan.projections[owner].weight:
+                params[name] = self.synapse_weights(owner)
+            elif kind == "synaptic":
+                buffer = getattr(self, name, None)
+                params[name] = (
+                    buffer if buffer is not None else torch.zeros((), dtype=dtype, device=device)
+                )
+            elif kind == "rates":
+                continue
+            else:
+                params[name] = getattr(self, name)
+        return params
+
+    def initial_state(self, step: NetworkStep, batch: tuple[int, ...]) -> Any:
+        """The initial state of every field for trials of shape ``batch``."""
+        reference = self._reference()
+        device, dtype = reference.device, reference.dtype
+        fields = []
+        for f in step.fields:
+            shape = (*batch, f.size)
+            if f.kind == "refractory":
+                fields.append(torch.ones(shape, dtype=torch.bool, device=device))
+            elif f.kind == "lastspike":
+                fields.append(
+                    torch.full(shape, LASTSPIKE_NEVER, dtype=torch.float64, device=device)
+                )
+            elif f.kind == "delay":
+                fields.append(torch.zeros((f.depth, *shape), dtype=dtype, device=device))
+            elif f.kind == "neuron":
+                value = self.plan.populations[f.owner].initial[str(f.var)]
+                fields.append(_filled(value, shape, dtype, device))
+            elif f.kind == "written":
+                value = getattr(self, _buffer_name(f.owner, str(f.var)))
+                fields.append(value.to(dtype).expand(shape).clone())
+            else:  # synaptic
+                projection = self.plan.projections[f.owner]
+                if f.var == "lastupdate":
+                    fields.append(torch.zeros(shape, dtype=torch.float64, device=device))
+                elif f.var == projection.weight:
+                    fields.append(self.synapse_weights(f.owner).detach().expand(shape).clone())
+                else:
+                    initial = projection.values.get(str(f.var), np.zeros(()))
+                    fields.append(_filled(initial, shape, dtype, device))
+        return step.generated.state_class(*fields)
+
+    # -- running ------------------------------------------------------------------------------
+    def forward(
+        self,
+        inputs: Mapping[str, Any] | None = None,
+        *,
+        n_steps: int | None = None,
+        record: tuple[str, ...] = (),
+        state: Any = None,
+        rates: Mapping[str, Any] | None = None,
+        batch: tuple[int, ...] = (),
+    ) -> NetworkOutput:
+        """Run the network over ``n_steps`` (default: the length of the inputs); see the
+        module docstring for ``inputs``. ``record``: ``"pop.var"`` state variables;
+        ``rates``: rates of engine-drawn Poisson sources (default: the description's);
+        ``batch``: the trials' batch shape when no input gives it (inputs broadcast)."""
+        inputs = dict(inputs or {})
+        mode = self.delivery()
+        driven = frozenset(
+            (key.partition(".")[0], key.partition(".")[2]) for key in inputs if "." in key
+        )
+        step = self.network_step(mode, driven)
+        reference = self._reference()
+        device, dtype = reference.device, reference.dtype
+        params, drives, given, steps = self._inputs(step, inputs, n_steps, device, dtype)
+        batch = tuple(torch.broadcast_shapes(tuple(batch), given))
+        params.update(self._params(step, batch))
+        for name, value in (rates or {}).items():
+            params[f"{name}__rates"] = torch.as_tensor(value, dtype=dtype, device=device)
+        state = self.initial_state(step, batch) if state is None else state
+        options: dict[str, Any] = {"checkpoint_every": self.checkpoint_every}
+        if self.compile_mode is not None:
+            from . import compiled
+
+            extra = self.compile_options
+            if self.compile_mode == "step":
+                options["step_fn"] = compiled.compile_step(
+                    step.generated, dtype=dtype, device=device, options=extra
+                )
+            else:
+                options["chunk_fn"] = compiled.compile_chunk(
+                    step.generated,
+                    dtype=dtype,
+                    device=device,
+                    options=None if extra is None else {**compiled.LOOP_OPTIONS, **extra},
+                )
+                options["chunk_steps"] = compiled.loop_chunk_steps(steps)
+        names = []
+        for name in record:
+            pop, _, var = name.partition(".")
+            names.append(f"{pop}__{var}")
+        spikes, traces, final = run_steps(
+            step.generated,
+            state,
+            params,
+            drives,
+            dt=self.plan.dt,
+            spike_fn=self.spike_fn,
+            n_steps=steps,
+            record=tuple(names),
+            **options,
+        )
+        joined = spikes[:, 0]
+        out = {}
+        for pop in self.plan.populations:
+            parts = [joined[..., o : o + n] for p, _, o, n in step.outputs if p == pop]
+            out[pop] = parts[0] if len(parts) == 1 else torch.cat(parts, -1)
+        recorded = {original: traces[name] for original, name in zip(record, names, strict=True)}
+        return NetworkOutput(out, recorded, final)
+
+    def _inputs(
+        self,
+        step: NetworkStep,
+        inputs: dict[str, Any],
+        n_steps: int | None,
+        device: torch.device,
+        dtype: torch.dtype,
+    ) -> tuple[dict[str, Any], dict[str, Tensor], tuple[int, ...], int]:
+        """Params and per-step drives from ``inputs``; the batch shape and the step count."""
+        params: dict[str, Any] = {}
+        drives: dict[str, Tensor] = {}
+        batches: list[tuple[int, ...]] = [()]
+        lengths: list[int] = []
+        for name, source in self.plan.sources.items():
+            kind = type(source).__name__
+            if isinstance(source, ConstantSource):
+                params[f"{name}__x"] = torch.full(
+                    (source.size,), float(source.value), dtype=dtype, device=device
+                )
+                continue
+            if isinstance(source, PoissonSource) and source.realisation == "engine":
+                params[f"{name}__rates"] = torch.as_tensor(
+                    np.broadcast_to(_si(source.rates), (source.size,)), dtype=dtype, device=device
+                )
+                continue
+            if name not in inputs:
+                raise InputError(
+                    f"Give inputs['{name}'] ({kind} of {source.size} units): "
+                    + ("[*batch, n] values." if kind == "ValueSource" else "[T, *batch, n] spikes.")
+                )
+            value = torch.as_tensor(inputs.pop(name), dtype=dtype, device=device)
+            if isinstance(source, ValueSource):
+                if value.shape[-1] != source.size:
+                    raise InputError(
+                        f"inputs['{name}'] has shape {tuple(value.shape)}; the last axis must "
+                        f"be its {source.size} units."
+                    )
+                if source.constant_unit:
+                    ones = value.new_ones((*value.shape[:-1], 1))
+                    value = torch.cat([value, ones], -1)
+                params[f"{name}__x"] = value
+                batches.append(tuple(value.shape[:-1]))
+            else:
+                if value.dim() < 2 or value.shape[-1] != source.size:
+                    raise InputError(
+                        f"inputs['{name}'] has shape {tuple(value.shape)}; give spikes "
+                        f"[T, *batch, {source.size}]."
+                    )
+                drives[f"{name}__spike"] = value
+                lengths.append(value.shape[0])
+                batches.append(tuple(value.shape[1:-1]))
+        for key in list(inputs):
+            pop, _, var = key.partition(".")
+            if pop not in self.plan.populations or not var:
+                raise InputError(
+                    f"inputs['{key}']: not a source or a 'population.variable' drive of "
+                    f"network '{self.plan.name}'."
+                )
+            value = torch.as_tensor(inputs.pop(key), dtype=dtype, device=device)
+            n = self.plan.populations[pop].n
+            if value.dim() == 1:
+                value = value[:, None]
+            if value.shape[-1] not in (1, n):
+                raise InputError(
+                    f"inputs['{key}'] has shape {tuple(value.shape)}; give [T], [T, n] or "
+                    f"[T, *batch, n] with n = {n}."
+                )
+            name = f"{pop}__{var}"
+            target = f"_0drive_{name}" if f"_0drive_{name}" in step.params else name
+            drives[target] = value
+            lengths.append(value.shape[0])
+            batches.append(tuple(value.shape[1:-1]))
+        if n_steps is None:
+            if not lengths:
+                raise InputError("Give n_steps: no input has a time axis.")
+            n_steps = lengths[0]
+        for length in lengths:
+            if length < n_steps:
+                raise InputError(f"An input has {length} steps; the run needs {n_steps}.")
+        batch: tuple[int, ...] = ()
+        for shape in batches:
+            batch = tuple(torch.broadcast_shapes(batch, shape))
+        return params, drives, batch, int(n_steps)
 
 
-def run_network(
-    plan: NetworkPlan,
+def _si(value: Any) -> np.ndarray:
+    return np.asarray(value, dtype=np.float64)
+
+
+def _filled(value: Any, shape: tuple[int, ...], dtype: torch.dtype, device: Any) -> Tensor:
+    return torch.as_tensor(np.asarray(value), dtype=dtype, device=device).expand(shape).clone()
+
+
+def _to_device(value: Any, device: torch.device) -> Any:
+    if isinstance(value, Tensor):
+        return value.to(device)
+    if isinstance(value, list | tuple):
+        return type(value)(_to_device(v, device) for v in value)
+    return value
+
+
+def run_network_torch(
+    run: NetworkRun,
     *,
     device: str = "cpu",
     dtype: str = "float64",
     synapses: str = "auto",
-    compile: bool = False,
+    compile: bool | str = False,
     compile_options: Mapping[str, Any] | None = None,
-    record_spikes: bool = False,
     repeats: int = 1,
 ) -> NetworkResult:
-    """Execute a planned network with the generated step (see :func:`simulate_network`)."""
+    """Simulate ``run`` on the torch engine (no autograd); trials as a batch.
+
+    ``compile``: ``"step"`` or ``"loop"`` (:mod:`.compiled`; compilation happens in a first,
+    untimed call), with inductor ``compile_options`` (e.g. ``{"cpp.threads": 1}``);
+    ``repeats``: run the loop that many times (the results are identical; timings of each)."""
+    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
+        raise InputError(f"repeats must be a positive integer, got {repeats!r}.")
     if dtype not in DTYPES:
         raise InputError(f"dtype must be 'float64' or 'float32', got {dtype!r}.")
-    if synapses not in SYNAPSES:
-        raise InputError(f"synapses must be one of {', '.join(SYNAPSES)}, got {synapses!r}.")
-    repeats = check_repeats(repeats)
     torch_device = torch.device(device)
     if torch_device.type == "cuda" and not torch.cuda.is_available():
         raise InputError("device 'cuda' requested, but torch sees no CUDA GPU here.")
-    mode = "event" if synapses == "auto" else synapses
-    spec, torch_dtype = plan.spec, DTYPES[dtype]
-    generated = torch_step(spec.model, spec.method)
-    if "spike" not in generated.events:
-        raise InputError(f"Model '{spec.model.name}' has no 'spike' event to count or deliver.")
-    spike_index = generated.events.index("spike")
-    reset_indices = tuple(generated.events.index(event) for event in plan.reset_events)
-    condition = _write_condition(spec, plan.target)
+    plan = run.plan
     started = time.perf_counter()
     with torch.inference_mode():
-        params = parameter_tensors(spec.model, spec.parameters, torch_dtype, torch_device)
-        per_step = {
-            name: torch.as_tensor(wave, dtype=torch_dtype, device=torch_device).unbind(0)
-            for name, wave in spec.waveforms.items()
+        net = SpikingNetwork(
+            plan,
+            synapses=synapses,
+            dtype=DTYPES[dtype],
+            compile=compile,
+            compile_options=compile_options,
+        ).to(torch_device)
+        inputs: dict[str, Any] = {}
+        for name, values in run.values.items():
+            if isinstance(plan.sources[name], ValueSource):
+                size = plan.sources[name].size
+                inputs[name] = np.broadcast_to(values[:, :size], (run.trials, size))
+        for name, trains in run.spikes.items():
+            full = np.broadcast_to(trains, (run.trials, run.n_steps, trains.shape[-1]))
+            inputs[name] = np.ascontiguousarray(np.moveaxis(full, 1, 0)).astype(np.float64)
+        for (pop, var), wave in run.drives.items():
+            n = wave.shape[2]
+            full = np.broadcast_to(wave, (wave.shape[0], run.n_steps, n))
+            inputs[f"{pop}.{var}"] = np.ascontiguousarray(np.moveaxis(full, 1, 0))
+        tensors = {
+            k: torch.as_tensor(v, dtype=DTYPES[dtype], device=torch_device)
+            for k, v in inputs.items()
         }
-        times = torch.arange(spec.n_steps, dtype=torch.float64, device=torch_device) * spec.dt
-        deliver = None
-        if plan.connectivity is not None:
-            assert plan.weights is not None and plan.target is not None
-            deliver = _delivery(mode, plan.connectivity, plan.weights, torch_dtype, torch_device)
-        step = generated.step
-        if compile:
-            from .compiled import compile_step
-
-            step = compile_step(
-                generated, dtype=torch_dtype, device=torch_device, options=compile_options
-            )
-        warm = time.perf_counter()
-        # one step, discarded: compiles a compiled step and allocates, outside the timed loop
-        first = {**params, **{name: values[0] for name, values in per_step.items()}}
-        state = initial_state(generated, spec.initial, (spec.n,), torch_dtype, torch_device)
-        step(state, first, times[0], spec.dt, heaviside)
-        _synchronize(torch_device)
-        compile_seconds = time.perf_counter() - warm
         loop_seconds = []
+        output = None
+        # outside the timed loop: code generation (one step) or compilation (the whole run)
+        began = time.perf_counter()
+        warm = run.n_steps if net.compile_mode is not None else 1
+        net(dict(tensors), n_steps=warm, rates=dict(run.rates), batch=(run.trials,))
+        compile_seconds = time.perf_counter() - began
         for _ in range(repeats):
-            state = initial_state(generated, spec.initial, (spec.n,), torch_dtype, torch_device)
-            _synchronize(torch_device)
             began = time.perf_counter()
-            counts, fired = _loop(
-                generated,
-                step,
-                state,
-                params,
-                per_step,
-                times,
-                spec.dt,
-                spike_index,
-                plan.target,
-                deliver,
-                reset_indices,
-                condition,
-                record_spikes,
+            output = net(
+                dict(tensors),
+                n_steps=run.n_steps,
+                record=tuple(run.record),
+                rates=dict(run.rates),
+                batch=(run.trials,),
             )
-            _synchronize(torch_device)
+            if torch_device.type == "cuda":
+                torch.cuda.synchronize(torch_device)
             loop_seconds.append(time.perf_counter() - began)
-        rows = None
-        if fired is not None:
-            steps, neurons = torch.nonzero(fired, as_tuple=True)
-            rows = spike_rows(steps.cpu().numpy(), neurons.cpu().numpy())
-        spike_counts = counts.cpu().numpy().astype(np.int64)
+        assert output is not None
+        spikes = {}
+        for population in plan.populations.values():
+            events = output.spikes[population.name]
+            n = population.n
+            for k, event in enumerate(population.model.event_names):
+                part = events[..., k * n : (k + 1) * n]
+                step, trial, neuron = torch.nonzero(part > 0, as_tuple=True)
+                spikes[f"{population.name}.{event}"] = spike_table(
+                    trial.cpu().numpy(), step.cpu().numpy(), neuron.cpu().numpy()
+                )
+        traces = {
+            name: np.moveaxis(trace.double().cpu().numpy(), 0, 1).copy()
+            for name, trace in output.traces.items()
+        }
     return NetworkResult(
-        model=spec.model.name,
-        method=spec.method,
+        network=plan.name,
         engine=f"torch:{torch_device}",
         dtype=dtype,
-        n=spec.n,
-        n_steps=spec.n_steps,
-        dt=spec.dt,
-        spike_counts=spike_counts,
-        spikes=rows,
-        connectivity=plan.connectivity,
+        dt=plan.dt,
+        n_steps=run.n_steps,
+        trials=run.trials,
+        sizes={name: pop.n for name, pop in plan.populations.items()},
+        spikes=spikes,
+        traces=traces,
         loop_seconds=tuple(loop_seconds),
         metadata={
-            "synapses": mode if plan.connectivity is not None else None,
-            "compiled": bool(compile),
-            # compile_step falls back to the eager step (with a warning) if compilation fails
-            "compile_fell_back": bool(getattr(step, "failed", False)),
-            "compile_seconds": compile_seconds,
-            "setup_seconds": warm - started,
+            "synapses": net.delivery(),
+            "compiled": net.compile_mode,
+            "setup_seconds": compile_seconds,
+            "wall_seconds": time.perf_counter() - started,
             "torch_threads": torch.get_num_threads(),
-            "seed": spec.seed,
         },
     )
-
-
-def heaviside(x: Tensor) -> Tensor:
-    """The spike function of the network loop: ``(x > 0)`` as 0/1 (the forward value of every
-    surrogate spike function; no autograd here)."""
-    return (x > 0).to(x.dtype)
-
-
-Delivery = Callable[[Tensor, Tensor], None]
-
-
-def _loop(
-    generated: GeneratedStep,
-    step: StepFunction,
-    state: Any,
-    params: Mapping[str, Tensor],
-    per_step: Mapping[str, tuple[Tensor, ...]],
-    times: Tensor,
-    dt: float,
-    spike_index: int,
-    target: str | None,
-    deliver: Delivery | None,
-    reset_indices: tuple[int, ...],
-    condition: str | None,
-    record_spikes: bool,
-) -> tuple[Tensor, Tensor | None]:
-    """The time loop: the generated step, spike counting, synaptic jumps after each step."""
-    field = generated.state_variables.index(target) if target is not None else -1
-    allowed = generated.state_variables.index(condition) if condition is not None else -1
-    masked = bool(reset_indices) or condition is not None
-    counts = torch.zeros(state[0].shape, dtype=torch.float64, device=state[0].device)
-    fired: list[Tensor] = []
-    step_params = params
-    for k, t in enumerate(times.unbind(0)):
-        if per_step:
-            step_params = {**params, **{name: values[k] for name, values in per_step.items()}}
-        events, state = step(state, step_params, t, dt, heaviside)
-        spikes = events[spike_index]
-        counts.add_(spikes)
-        if record_spikes:
-            fired.append(spikes > 0)
-        if deliver is not None:
-            x = state[field]
-            kept = x.clone() if masked else None
-            deliver(x, spikes)  # in place: the step returned fresh tensors
-            if kept is not None:
-                x.copy_(torch.where(_accepts(state, events, allowed, reset_indices), x, kept))
-    return counts, (torch.stack(fired) if record_spikes else None)
-
-
-def _accepts(
-    state: Any, events: tuple[Tensor, ...], allowed: int, reset_indices: tuple[int, ...]
-) -> Tensor:
-    """Neurons whose target takes this step's jump: the conditional write holds (not
-    refractory) and no reset set the target."""
-    accept: Tensor | None = state[allowed] if allowed >= 0 else None
-    for index in reset_indices:
-        not_reset = events[index] <= 0
-        accept = not_reset if accept is None else torch.logical_and(accept, not_reset)
-    assert accept is not None
-    return accept
-
-
-def _write_condition(spec: RunSpec, target: str | None) -> str | None:
-    """The variable under which Brian2 writes ``target`` (``not_refractory`` for a variable
-    declared ``(unless refractory)``; it applies to synaptic writes as well), or None."""
-    if target is None:
-        return None
-    from ..brian.program import step_program
-
-    for block in step_program(spec.model, spec.method).blocks:
-        if target in block.conditional_writes:
-            return str(block.conditional_writes[target])
-    return None
-
-
-def _delivery(
-    mode: str,
-    connectivity: Connectivity,
-    weights: np.ndarray,
-    dtype: torch.dtype,
-    device: torch.device,
-) -> Delivery:
-    """``deliver(x, spikes)``: add the weights of the synapses of the spiking neurons to ``x``."""
-    n = connectivity.n
-    pre = torch.as_tensor(connectivity.pre, device=device)
-    post = torch.as_tensor(connectivity.post, device=device)
-    w = torch.as_tensor(weights, dtype=dtype, device=device)
-    if mode == "event":
-        counts = torch.bincount(pre, minlength=n)
-        crow = torch.cat([counts.new_zeros(1), torch.cumsum(counts, 0)])
-
-        def event(x: Tensor, spikes: Tensor) -> None:
-            fired = torch.nonzero(spikes).squeeze(1)
-            if fired.numel() == 0:
-                return
-            starts = crow[fired]
-            lengths = crow[fired + 1] - starts
-            total = int(lengths.sum())
-            if total == 0:
-                return
-            # synapse positions: starts[j], ..., starts[j] + lengths[j] - 1 for each fired j
-            shift = starts - (torch.cumsum(lengths, 0) - lengths)
-            positions = torch.repeat_interleave(shift, lengths, output_size=total)
-            positions += torch.arange(total, device=device)
-            x.index_add_(0, post[positions], w[positions])
-
-        return event
-    if mode == "sparse":
-        order = torch.as_tensor(np.lexsort((connectivity.pre, connectivity.post)), device=device)
-        rows = torch.bincount(post, minlength=n)
-        with warnings.catch_warnings():  # "sparse CSR support is in beta": we only multiply
-            warnings.simplefilter("ignore", UserWarning)
-            matrix = torch.sparse_csr_tensor(
-                torch.cat([rows.new_zeros(1), torch.cumsum(rows, 0)]),
-                pre[order],
-                w[order],
-                size=(n, n),
-            )
-    else:
-        matrix = torch.zeros((n, n), dtype=dtype, device=device)
-        matrix.index_put_((post, pre), w, accumulate=True)
-
-    def matrix_product(x: Tensor, spikes: Tensor) -> None:
-        x.addmv_(matrix, spikes)
-
-    return matrix_product
-
-
-def _synchronize(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
