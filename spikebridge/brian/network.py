@@ -411,6 +411,10 @@ def _restarts(plan: NetworkPlan, built: BuiltNetwork, window: int, dt: float) ->
         group = built.groups[pop.name]
         model = pop.model
         lines = []
+        if model.refractory is not None:
+            # first: Brian2 writes a variable declared (unless refractory) only where the
+            # neuron is not refractory, this restart included
+            lines += [f"lastspike = {LASTSPIKE_NEVER} * second", "not_refractory = True"]
         for var in model.state_variables:
             key = f"sb_initial_{pop.name}_{var}"
             value = np.asarray(pop.initial[var], dtype=np.float64)
@@ -421,8 +425,6 @@ def _restarts(plan: NetworkPlan, built: BuiltNetwork, window: int, dt: float) ->
                 array = as_quantity(np.broadcast_to(value, (pop.n,))[None, :], model.dim(var))
                 built.namespace[key] = TimedArray(array, dt=every)
                 lines.append(f"{var} = {key}(t, i)")
-        if model.refractory is not None:
-            lines += [f"lastspike = {LASTSPIKE_NEVER} * second", "not_refractory = True"]
         name = f"{pop.name}_restart"
         group.run_regularly("\n".join(lines), dt=every, when="start", order=1, name=name)
         built.roles[name] = ("restart", pop.name)

@@ -295,9 +295,12 @@ def render_block(
     spike_names: Mapping[str, str],
     names: Mapping[str, str] | None = None,
     title: str | None = None,
+    detach_reset: bool = False,
 ) -> list[str]:
     """Lines of one neuron code block (state update, threshold or reset of an event);
-    ``names`` renames the group's variables (a network step), ``title`` heads the block."""
+    ``names`` renames the group's variables (a network step), ``title`` heads the block;
+    ``detach_reset``: a reset gates its writes with the detached spike (the same values; no
+    gradient through the reset, as snnTorch's default)."""
     names = names or {}
     if title is None:
         title = block.kind if block.event is None else f"{block.kind} '{block.event}'"
@@ -330,8 +333,9 @@ def render_block(
             ]
         return lines
     # reset: each write takes effect where the event fired
+    gate = f"{spike}.detach()" if detach_reset else spike
     return lines + render_statements(
-        statements, block.variables, block.conditional_writes, spike, names
+        statements, block.variables, block.conditional_writes, gate, names
     )
 
 

@@ -72,6 +72,11 @@ class SpikingNetwork(nn.Module):
         compile: ``False``, ``"step"`` or ``"loop"``/``True`` (:mod:`.compiled`).
         compile_options: inductor options of the compiled step or loop.
         checkpoint_every: checkpoint the time loop every this many steps in training.
+        detach_reset: reset with the detached spike: the same forward values, no gradient
+            through the reset (snnTorch's default). The default, False, is the paper's: the
+            gradient flows through the reset, which is stable for the deep-learning models
+            (membranes of order 1) but can explode for a physical model in SI units, where
+            a crossing multiplies the path by |v_reset - v| / (membrane unit).
     """
 
     def __init__(
@@ -84,6 +89,7 @@ class SpikingNetwork(nn.Module):
         compile: bool | str = False,
         compile_options: Mapping[str, Any] | None = None,
         checkpoint_every: int | None = None,
+        detach_reset: bool = False,
     ) -> None:
         super().__init__()
         from .compiled import check_mode
@@ -94,6 +100,7 @@ class SpikingNetwork(nn.Module):
                 f"synapses must be one of {', '.join(SYNAPSE_MODES)}, got {synapses!r}."
             )
         self.synapses = synapses
+        self.detach_reset = bool(detach_reset)
         self.compile_mode = check_mode(compile)
         self.compile_options = dict(compile_options) if compile_options else None
         self.checkpoint_every = check_steps(checkpoint_every)
@@ -132,6 +139,60 @@ class SpikingNetwork(nn.Module):
                 self.register_buffer(_buffer_name(projection.name, name), tensor)
         self._dtype = dtype
 
+    def parameter_dimension(self, name: str) -> Any:
+        """The Brian2 dimension of a parameter or buffer (``<proj>__W``, ``<pop>__<param>``)."""
+        owner, _, var = name.partition("__")
+        if owner in self.plan.projections:
+            plan = self.plan.projections[owner]
+            if var in ("W", "b"):
+                return plan.weight_dim
+            return plan.synapse.dim(var)
+        if owner in self.plan.populations:
+            return self.plan.populations[owner].model.dim(var)
+        raise KeyError(f"'{name}' is not a value of network '{self.plan.name}'.")
+
+    # -- the description, with trained values ----------------------------------------------------
+    def to_network(self) -> Network:
+        """The description with this module's current values: trained weights and biases of
+        the projections and trained parameters of the populations (everything else as
+        described). Save it with :func:`spikebridge.network.save_network` and run it in
+        Brian2: the bridge of any trained network."""
+        from dataclasses import replace
+
+        from ..network.values import with_dim
+
+        network = self.plan.network
+        populations = []
+        for population in network.populations:
+            plan = self.plan.populations[population.name]
+            trained = {
+                name: with_dim(
+                    getattr(self, _buffer_name(population.name, name))
+                    .detach()
+                    .cpu()
+                    .double()
+                    .numpy()
+                    .copy(),
+                    plan.model.dim(name),
+                )
+                for name in plan.trainable
+            }
+            populations.append(replace(population, parameters={**population.parameters, **trained}))
+        projections = []
+        for projection in network.projections:
+            plan = self.plan.projections[projection.name]
+            if not plan.trainable:
+                projections.append(projection)
+                continue
+            changes: dict[str, Any] = {}
+            for key, field in (("W", "weights"), ("b", "bias")):
+                value = getattr(self, _buffer_name(projection.name, key), None)
+                if value is not None:
+                    array = value.detach().cpu().double().numpy().copy()
+                    changes[field] = with_dim(array, plan.weight_dim)
+            projections.append(replace(projection, **changes))
+        return replace(network, populations=tuple(populations), projections=tuple(projections))
+
     # -- steps ------------------------------------------------------------------------------
     def delivery(self) -> str:
         """The delivery mode of the next call (``auto`` resolved by the grad mode)."""
@@ -141,10 +202,12 @@ class SpikingNetwork(nn.Module):
 
     def network_step(self, mode: str, driven: frozenset[tuple[str, str]]) -> NetworkStep:
         """The generated step for a delivery mode and set of driven parameters (cached)."""
-        key = (mode, driven)
+        key = (mode, driven, self.detach_reset)
         if key not in self._steps:
             program = network_program(self.plan)
-            self._steps[key] = generate_network_step(self.plan, program, mode, driven)
+            self._steps[key] = generate_network_step(
+                self.plan, program, mode, driven, self.detach_reset
+            )
         return self._steps[key]
 
     @property

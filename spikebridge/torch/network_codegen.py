@@ -130,12 +130,14 @@ def generate_network_step(
     program: NetworkProgram,
     mode: str = "event",
     driven: frozenset[tuple[str, str]] = frozenset(),
+    detach_reset: bool = False,
 ) -> NetworkStep:
     """Render and compile the step of ``plan``'s network in delivery ``mode``; ``driven``:
-    the ``(population, parameter)`` pairs a run drives with per-step values."""
+    the ``(population, parameter)`` pairs a run drives with per-step values;
+    ``detach_reset``: no gradient through the resets (see :func:`.codegen.render_block`)."""
     if mode not in MODES:
         raise InputError(f"synapses must be one of {', '.join(MODES)}, got {mode!r}.")
-    return _Generator(plan, program, mode, driven).run()
+    return _Generator(plan, program, mode, driven, detach_reset).run()
 
 
 class _Generator:
@@ -145,8 +147,10 @@ class _Generator:
         program: NetworkProgram,
         mode: str,
         driven: frozenset[tuple[str, str]],
+        detach_reset: bool = False,
     ) -> None:
         self.plan, self.program, self.mode, self.driven = plan, program, mode, driven
+        self.detach_reset = detach_reset
         self.out = _Writer()
         self.params: dict[str, tuple[str, str, str | None]] = {}
         self.drives: dict[str, tuple[str, str]] = {}
@@ -397,7 +401,9 @@ class _Generator:
             names[identifier] = self._full(pop.name, identifier)
         spikes = {event: event_name(pop.name, event) for event in pop.model.event_names}
         title = f"{block.kind} of '{pop.name}'" + (f" '{block.event}'" if block.event else "")
-        lines = render_block(block.code, pop.model, spikes, names, title=title)
+        lines = render_block(
+            block.code, pop.model, spikes, names, title=title, detach_reset=self.detach_reset
+        )
         self.out.lines.extend(lines)
 
     # -- synapses ---------------------------------------------------------------------------
