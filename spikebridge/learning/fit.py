@@ -40,11 +40,11 @@ def _loss(name: str) -> Callable[[Tensor, Tensor], Tensor]:
     import snntorch.functional as SF
 
     if name == "ce_count":
-        return SF.ce_count_loss()  # type: ignore[no-any-return]
+        return SF.ce_count_loss()
     if name == "ce_rate":
-        return SF.ce_rate_loss()  # type: ignore[no-any-return]
+        return SF.ce_rate_loss()
     if name == "mse_count":
-        return SF.mse_count_loss()  # type: ignore[no-any-return]
+        return SF.mse_count_loss()
     raise InputError(f"loss must be one of {', '.join(LOSSES)}, got {name!r}.")
 
 

@@ -180,8 +180,8 @@ class SpikingNetwork(nn.Module):
             populations.append(replace(population, parameters={**population.parameters, **trained}))
         projections = []
         for projection in network.projections:
-            plan = self.plan.projections[projection.name]
-            if not plan.trainable:
+            resolved = self.plan.projections[projection.name]
+            if not resolved.trainable:
                 projections.append(projection)
                 continue
             changes: dict[str, Any] = {}
@@ -189,7 +189,7 @@ class SpikingNetwork(nn.Module):
                 value = getattr(self, _buffer_name(projection.name, key), None)
                 if value is not None:
                     array = value.detach().cpu().double().numpy().copy()
-                    changes[field] = with_dim(array, plan.weight_dim)
+                    changes[field] = with_dim(array, resolved.weight_dim)
             projections.append(replace(projection, **changes))
         return replace(network, populations=tuple(populations), projections=tuple(projections))
 
