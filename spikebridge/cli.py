@@ -162,7 +162,10 @@ def _train(args: argparse.Namespace) -> int:
 def _validate(args: argparse.Namespace) -> int:
     from .bridge import validate
 
-    result = validate(args.checkpoint, device=args.device, samples=args.samples, export=args.export)
+    result = validate(
+        args.checkpoint, device=args.device, samples=args.samples, export=args.export,
+        nir=args.nir,
+    )  # fmt: skip
     if args.json:
         print(json.dumps(result))
     else:
@@ -296,7 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     validating.add_argument("--samples", type=int, default=1000, help="test samples (1000)")
     validating.add_argument(
-        "--export", default=None, help="also write the exported network (.npz) here"
+        "--export", default=None, help="also write the trained network description (.npz) here"
     )
     validating.add_argument(
         "--nir", default=None, help="also write the network as a NIR graph (LIF networks only)"

@@ -1,4 +1,8 @@
-"""The paper's multi-task networks: sizes, wiring, and the spiking layers' dynamics."""
+"""The paper's multi-task networks: sizes, wiring, and the spiking layers' dynamics.
+
+The spiking parts are instances of the network description run by the torch engine; these
+tests check them against the paper's forms computed independently (a numpy loop of the LIF
+map, torch's own conv2d and avg_pool2d)."""
 
 from __future__ import annotations
 
@@ -6,9 +10,10 @@ import numpy as np
 import pytest
 import torch
 
+from spikebridge.cost.counts import frozen_constants
 from spikebridge.errors import InputError
 from spikebridge.nets import NETS, SpikingConv, SpikingFC, build_net, count_parameters
-from spikebridge.torch import SpikingNeurons
+from spikebridge.torch.network import SpikingNetwork
 
 #: Trainable parameters of the paper's networks (digest section 3.4).
 PAPER_PARAMETERS = {
@@ -42,23 +47,27 @@ def test_logits_shape_and_gradients(name: str) -> None:
     assert all(g is not None and torch.isfinite(g).all() for g in grads)
 
 
-def test_spiking_layers_are_the_torch_engine() -> None:
+def test_spiking_layers_are_instances_of_the_network_description() -> None:
     for name, spec in NETS.items():
         if spec.neuron is None:
             continue
         net = build_net(name)
-        layers = [m for m in net.modules() if isinstance(m, SpikingNeurons)]
-        assert layers and all(layer.model.name == spec.neuron for layer in layers)
+        assert isinstance(net, SpikingFC | SpikingConv)
+        assert isinstance(net.network, SpikingNetwork)
+        populations = net.network.plan.populations.values()
+        assert populations and all(p.model.name == spec.neuron for p in populations)
 
 
 def test_lif_fc_is_the_papers_mem_update() -> None:
-    """u_t = decay u_{t-1} (1 - s_{t-1}) + W x, s_t = H(u_t - theta), from the currents."""
+    """u_t = decay u_{t-1} (1 - s_{t-1}) + W x + b, s_t = H(u_t - theta) (numpy oracle)."""
     torch.manual_seed(3)
     net = build_net("lif-fc", dtype=torch.float64)
     assert isinstance(net, SpikingFC)
     images = 255 * torch.rand(4, 1, 36, 36, dtype=torch.float64)
+    weight = net.network.get_parameter("input_0__W").detach().numpy()  # [1296, 512]
+    bias = net.network.get_parameter("input_0__b").detach().numpy()
+    current = images.flatten(1).numpy() @ weight + bias
     with torch.no_grad():
-        current = net.currents(images)["I"].numpy()
         spikes = net.spikes(images).numpy()
     u = np.zeros_like(current)
     s = np.zeros_like(current)
@@ -77,18 +86,21 @@ def test_hh_fc_weights_are_scaled_at_initialisation() -> None:
     torch.manual_seed(0)
     hh = build_net("hh-fc")
     assert isinstance(lif, SpikingFC) and isinstance(hh, SpikingFC)
-    ratio = hh.projections[0].weight.detach().std() / lif.projections[0].weight.detach().std()
+    ratio = (
+        hh.network.get_parameter("input_0__W").detach().std()
+        / lif.network.get_parameter("input_0__W").detach().std()
+    )
     assert float(ratio) == pytest.approx(0.01, rel=1e-5)
 
 
 def test_hh_conv_gate_rates_are_per_column_and_frozen() -> None:
     net = build_net("hh-conv")
     assert isinstance(net, SpikingConv)
-    assert net.neurons1.alpha_m.shape == (36,) and net.neurons2.alpha_m.shape == (18,)
-    frozen = sum(
-        b.numel() for n, b in net.named_buffers() if n.split(".")[-1][:4] in ("alph", "beta")
-    )
-    assert frozen == 324  # digest section 3.4: 324 frozen gate constants in HH-conv
+    for layer, size in (("layer1", 36), ("layer2", 18)):
+        rates = net.network.get_buffer(f"{layer}__alpha_m").view(10, size, size)
+        assert torch.equal(rates, rates[:1, :1].expand_as(rates))  # one value per column
+        assert len(torch.unique(rates)) == size
+    assert frozen_constants(net) == 324  # digest section 3.4: 324 frozen gate constants
     assert all(not n.endswith("alpha_m") for n, _ in net.named_parameters())
 
 
@@ -96,34 +108,35 @@ def test_s_lif2hh_conv_shares_its_3_to_1_map_across_layers() -> None:
     net = build_net("s-lif2hh-conv")
     assert isinstance(net, SpikingConv)
     for name in ("a_1", "a_2", "a_3", "b_4"):
-        assert getattr(net.neurons1, name) is getattr(net.neurons2, name)
+        first = net.network.get_parameter(f"layer1__{name}")
+        assert net.network.get_parameter(f"layer2__{name}") is first
+        assert first.requires_grad
 
 
 def test_s_lif2hh_conv_layer2_input_is_the_sum_over_sub_neuron_maps() -> None:
-    """sum_e conv2(avgpool(s1_e)) (the paper's form) equals what the net drives layer 2 with."""
+    """sum_e conv2(avgpool(s1_e)) + n_events b (the paper's form, torch's own ops) is what
+    drives layer 2 at every step (recorded from the network)."""
     torch.manual_seed(1)
     net = build_net("s-lif2hh-conv", steps=2, dtype=torch.float64)
     assert isinstance(net, SpikingConv)
     images = 255 * torch.rand(2, 1, 36, 36, dtype=torch.float64)
-    captured: dict[str, torch.Tensor] = {}
-    original = net.neurons2.forward
-
-    def spy(drives: dict[str, torch.Tensor], *args: object) -> object:
-        captured.update(drives)
-        return original(drives)
-
-    net.neurons2.forward = spy  # type: ignore[method-assign]
+    inputs = net.network.plan.populations["layer2"].model.inputs
     with torch.no_grad():
         spk1, _ = net.spikes(images)
-        for k, name in enumerate(net.neurons2.model.inputs):
-            conv = net.conv2[k]
+        out = net.network({"pixels": images.flatten(1)}, n_steps=2,
+                          record=tuple(f"layer2.{name}" for name in inputs))  # fmt: skip
+        for k, name in enumerate(inputs):
+            weight = net.network.get_parameter(f"conv2_{k}__W")
+            bias = net.network.get_parameter(f"bias2_{k}__W")
             expected = sum(
-                conv(torch.nn.functional.avg_pool2d(spk1[:, e].flatten(0, 1), 2))
+                torch.nn.functional.conv2d(
+                    torch.nn.functional.avg_pool2d(spk1[:, e].flatten(0, 1), 2), weight,
+                    padding=1,
+                )
                 for e in range(spk1.shape[1])
-            )
-            torch.testing.assert_close(
-                captured[name], expected.view_as(captured[name]), rtol=1e-12, atol=1e-12
-            )
+            ) + spk1.shape[1] * bias[:, None, None]  # fmt: skip
+            got = out.traces[f"layer2.{name}"]
+            torch.testing.assert_close(got, expected.view_as(got), rtol=1e-12, atol=1e-12)
 
 
 def test_unknown_net_names_the_choices() -> None:

@@ -22,6 +22,7 @@ import spikebridge as sb
 from spikebridge.errors import InputError, SpikebridgeError, UnknownModelError
 from spikebridge.network import (
     Chain,
+    ChannelBias,
     ConstantSource,
     Conv2d,
     CurrentInput,
@@ -61,6 +62,7 @@ KINDS: list[tuple[str, Any, int, int]] = [
     ("avg_pool", Pool2d((2, 6, 4), 2), 48, 12),
     ("sum_pool", Pool2d((1, 6, 6), 3, stride=2, mode="sum"), 36, 4),
     ("pool_conv", Chain((Pool2d((2, 6, 6), 2), Conv2d((2, 3, 3), 4, 3, padding=1))), 72, 36),
+    ("channel_bias", ChannelBias((3, 2, 4)), 1, 24),
 ]
 
 

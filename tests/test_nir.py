@@ -10,7 +10,6 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from spikebridge.bridge import describe
 from spikebridge.bridge.nir_export import save_nir, to_nir
 from spikebridge.errors import InputError
 from spikebridge.nets import build_net
@@ -61,7 +60,7 @@ def _run_graph(graph: Any, image: np.ndarray) -> np.ndarray:
 def test_nir_graph_reproduces_the_torch_network(name: str, tmp_path: Path) -> None:
     torch.manual_seed(4)
     net = build_net(name, steps=6, dtype=torch.float64)
-    path = save_nir(tmp_path / "net.nir", describe(net, seed=0))
+    path = save_nir(tmp_path / "net.nir", net)
     graph = nir.read(path)
     images = 255 * torch.rand(2, 1, 36, 36, dtype=torch.float64)
     with torch.no_grad():
@@ -75,4 +74,4 @@ def test_nir_graph_reproduces_the_torch_network(name: str, tmp_path: Path) -> No
 def test_hh_and_s_lif2hh_are_refused_with_the_reason() -> None:
     for name in ("hh-fc", "s-lif2hh-fc"):
         with pytest.raises(InputError, match="no NIR equivalent"):
-            to_nir(describe(build_net(name), seed=0))
+            to_nir(build_net(name))

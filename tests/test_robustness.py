@@ -10,11 +10,14 @@ import pytest
 import torch
 from brian2 import Equations
 
-from spikebridge.bridge import describe
-from spikebridge.bridge.brian_fc import run_fc
-from spikebridge.bridge.brian_parts import membrane_noise_equations
-from spikebridge.bridge.perturb import NoiseSchedule, Perturbation, delete_spikes
-from spikebridge.bridge.validate import torch_rasters
+from spikebridge.brian.perturbations import membrane_noise_equations
+from spikebridge.bridge.perturb import (
+    NoiseSchedule,
+    Perturbation,
+    delete_spikes,
+    network_perturbations,
+)
+from spikebridge.bridge.validate import brian2_rasters, torch_rasters
 from spikebridge.cli import main
 from spikebridge.errors import InputError
 from spikebridge.model import load_model
@@ -46,7 +49,7 @@ def test_schedule_lays_levels_out_window_by_window() -> None:
         schedule.per_window("input"), [0] * 3 + [10] * 3 + [20] * 3 + [0] * 3
     )
     np.testing.assert_array_equal(schedule.per_window("deletion")[-3:], [0.5] * 3)
-    assert not schedule.uses("membrane") and schedule.membrane_noise() is None
+    assert not schedule.uses("membrane")
     with pytest.raises(InputError, match="membrane_scale"):
         NoiseSchedule.from_strengths({"membrane": [0.5]}, samples=3)
 
@@ -88,16 +91,21 @@ def test_perturbed_build_keeps_the_clean_level_exact(name: str) -> None:
         samples=3,
         membrane_scale=membrane_scales(net, images),
     )
-    network = describe(net, seed=2)
-    first = run_fc(network, images.numpy(), schedule=schedule, seed=7)
+    tiled = np.tile(images.numpy(), (len(schedule.levels), 1, 1, 1))
+
+    def perturbed(seed: int) -> np.ndarray:
+        return brian2_rasters(
+            net, tiled, "cpp_standalone",
+            perturbations=network_perturbations(schedule, net, seed),
+        )[-1]  # fmt: skip
+
+    first = perturbed(7)
     assert first.shape == (12, *clean.shape[1:])
     np.testing.assert_array_equal(first[:3], clean)
     for level in range(1, 4):
         assert not np.array_equal(first[3 * level : 3 * level + 3], clean), schedule.levels[level]
-    np.testing.assert_array_equal(first, run_fc(network, images.numpy(), schedule=schedule, seed=7))
-    assert not np.array_equal(
-        first[3:], run_fc(network, images.numpy(), schedule=schedule, seed=8)[3:]
-    )
+    np.testing.assert_array_equal(first, perturbed(7))
+    assert not np.array_equal(first[3:], perturbed(8)[3:])
 
 
 @needs_fashion

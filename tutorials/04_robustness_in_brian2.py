@@ -39,7 +39,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 
-from spikebridge.bridge.brian_parts import membrane_noise_equations
+from spikebridge.brian.perturbations import membrane_noise_equations
 from spikebridge.learning.train import TrainConfig, train
 from spikebridge.model import load_model
 from spikebridge.studies.robustness import perturbation_curves

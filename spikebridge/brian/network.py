@@ -57,6 +57,7 @@ from ..network.result import NetworkResult, spike_table
 from ..network.run import NetworkRun
 from ..units import as_quantity
 from .group import make_neuron_group
+from .perturbations import Perturbations, membrane_noise_equations
 
 #: Brian2's initial ``lastspike`` (s): a spike long ago.
 LASTSPIKE_NEVER = -1e4
@@ -82,11 +83,17 @@ class BuiltNetwork:
 
 
 def build_network(
-    plan: NetworkPlan, run: NetworkRun | None = None, *, monitors: bool = True
+    plan: NetworkPlan,
+    run: NetworkRun | None = None,
+    *,
+    monitors: bool = True,
+    perturbations: Perturbations | None = None,
 ) -> BuiltNetwork:
     """Brian2 objects of ``plan`` (call inside :func:`~spikebridge.brian.devices.brian2_session`).
 
-    ``run``: the run to simulate; None builds the structure alone (for code extraction).
+    ``run``: the run to simulate; None builds the structure alone, for code extraction and
+    checks (one synapse per projection: Brian2's generated code does not depend on them);
+    ``perturbations``: per-trial noise (:mod:`spikebridge.brian.perturbations`).
     """
     window = 1 if run is None else run.n_steps + run.margin
     trials = 1 if run is None else run.trials
@@ -98,12 +105,19 @@ def build_network(
         open_steps = np.zeros((trials, window))
         open_steps[:, : run.n_steps] = 1.0
         built.namespace["sb_window_open"] = TimedArray(open_steps.reshape(-1), dt=dt * second)
+    perturbations = perturbations or Perturbations()
+    if perturbations.membrane or perturbations.input or perturbations.weights:
+        if run is None:
+            raise InputError("Perturbations apply to a run; give the run.")
+        _check_perturbations(plan, run, perturbations)
     for pop in plan.populations.values():
-        built.groups[pop.name] = _population(pop, plan, run, built, gated)
+        built.groups[pop.name] = _population(pop, plan, run, built, gated, perturbations)
     for name in plan.sources:
-        built.groups[name] = _source(name, plan, run, built)
+        built.groups[name] = _source(name, plan, run, built, perturbations)
     for projection in plan.projections.values():
-        built.synapses[projection.name] = _projection(projection, plan, built, trials > 1)
+        built.synapses[projection.name] = _projection(
+            projection, plan, built, trials > 1, perturbations, structure_only=run is None
+        )
     if plan.network.schedule == "layered":
         _layered_schedule(plan, built)
     if trials > 1:
@@ -117,10 +131,63 @@ def build_network(
 
 
 # -- populations and sources -------------------------------------------------------------------
+def _per_trial(values: np.ndarray, built: BuiltNetwork, dt: float) -> TimedArray:
+    """A value per trial as a TimedArray over the trial windows."""
+    return TimedArray(np.asarray(values, dtype=np.float64), dt=built.window_steps * dt * second)
+
+
+def _check_perturbations(plan: NetworkPlan, run: NetworkRun, perturbations: Perturbations) -> None:
+    kinds = (
+        ("membrane", plan.populations, {k: v[0] for k, v in perturbations.membrane.items()}),
+        ("input", plan.sources, dict(perturbations.input)),
+        ("weights", plan.projections, {k: v[0] for k, v in perturbations.weights.items()}),
+    )
+    for kind, known, strengths in kinds:
+        for name, values in strengths.items():
+            if name not in known:
+                raise InputError(
+                    f"{kind} perturbation of unknown '{name}'; known: {', '.join(known)}."
+                )
+            if np.shape(values) != (run.trials,):
+                raise InputError(
+                    f"{kind} perturbation of '{name}' needs one strength per trial "
+                    f"({run.trials}), got shape {np.shape(values)}."
+                )
+    for name in perturbations.input:
+        if not isinstance(plan.sources[name], ValueSource):
+            raise InputError(f"Input noise applies to value sources; '{name}' is not one.")
+    for name, (_, scales) in perturbations.membrane.items():
+        missing = set(plan.populations[name].model.membrane) - set(scales)
+        if missing:
+            raise InputError(
+                f"Membrane noise of '{name}' needs a scale for each membrane variable; missing "
+                f"{sorted(missing)}."
+            )
+    for name, (_, eps) in perturbations.weights.items():
+        projection = plan.projections[name]
+        if projection.weight is None:
+            raise InputError(f"Projection '{name}' has no weight to perturb.")
+        if np.shape(eps) != (projection.size,):
+            raise InputError(
+                f"weight factors of '{name}' need one value per synapse ({projection.size}), got "
+                f"shape {np.shape(eps)}."
+            )
+
+
 def _population(
-    pop: PopulationPlan, plan: NetworkPlan, run: NetworkRun | None, built: BuiltNetwork, gated: bool
+    pop: PopulationPlan,
+    plan: NetworkPlan,
+    run: NetworkRun | None,
+    built: BuiltNetwork,
+    gated: bool,
+    perturbations: Perturbations,
 ) -> NeuronGroup:
     model = pop.model
+    noise = perturbations.membrane.get(pop.name)
+    if noise is not None:
+        from dataclasses import replace
+
+        model = replace(model, equations=membrane_noise_equations(model))
     if gated:
         from dataclasses import replace
 
@@ -132,6 +199,12 @@ def _population(
     group = make_neuron_group(model, pop.n, pop.method, plan.dt, name=pop.name)
     if gated:
         group.namespace["sb_window_open"] = built.namespace["sb_window_open"]
+    if noise is not None:
+        strengths, scales = noise
+        group.namespace["sb_membrane_noise"] = _per_trial(strengths, built, plan.dt)
+        group.namespace["sb_noise_dt"] = plan.dt * second
+        for var in model.membrane:
+            group.namespace[f"sb_noise_scale_{var}"] = float(scales[var])
     for name, value in {**pop.parameters, **pop.initial}.items():
         setattr(group, name, as_quantity(value, pop.model.dim(name)))
     if run is None:
@@ -165,7 +238,13 @@ def _per_window(wave: np.ndarray, run: NetworkRun, window: int) -> np.ndarray:
     return full.reshape(trials * window, n)
 
 
-def _source(name: str, plan: NetworkPlan, run: NetworkRun | None, built: BuiltNetwork) -> Any:
+def _source(
+    name: str,
+    plan: NetworkPlan,
+    run: NetworkRun | None,
+    built: BuiltNetwork,
+    perturbations: Perturbations,
+) -> Any:
     source = plan.sources[name]
     dt = plan.dt * second
     window = built.window_steps
@@ -177,14 +256,20 @@ def _source(name: str, plan: NetworkPlan, run: NetworkRun | None, built: BuiltNe
         if run is None:
             return group
         values = run.values[name]
-        if values.shape[0] == 1:
+        noise = perturbations.input.get(name)
+        if values.shape[0] == 1 and noise is None:
             setattr(group, SOURCE_VARIABLE, values[0])
-        else:
-            group.namespace["sb_values"] = TimedArray(values, dt=window * dt)
-            group.run_regularly(
-                f"{SOURCE_VARIABLE} = sb_values(t, i)", when="start", order=0, name=f"{name}_load"
-            )
-            built.roles[f"{name}_load"] = ("load", name)
+            return group
+        group.namespace["sb_values"] = TimedArray(values, dt=window * dt)
+        code = f"{SOURCE_VARIABLE} = sb_values(t, i)"
+        every = window * dt
+        if noise is not None:  # fresh noise at every step, not on the constant unit
+            group.namespace["sb_input_noise"] = _per_trial(noise, built, plan.dt)
+            group.namespace["sb_units"] = source.size
+            code += " + sb_input_noise(t) * randn() * int(i < sb_units)"
+            every = dt
+        group.run_regularly(code, dt=every, when="start", order=0, name=f"{name}_load")
+        built.roles[f"{name}_load"] = ("load", name)
         return group
     if isinstance(source, PoissonSource) and source.realisation == "engine":
         rates = run.rates[name] if run is not None else np.zeros(source.size)
@@ -215,11 +300,21 @@ def _source(name: str, plan: NetworkPlan, run: NetworkRun | None, built: BuiltNe
 
 # -- projections -------------------------------------------------------------------------------
 def _projection(
-    projection: ProjectionPlan, plan: NetworkPlan, built: BuiltNetwork, restarts: bool
+    projection: ProjectionPlan,
+    plan: NetworkPlan,
+    built: BuiltNetwork,
+    restarts: bool,
+    perturbations: Perturbations,
+    structure_only: bool = False,
 ) -> Synapses:
     description = projection.description
     synapse = description.synapse
     model = synapse.model
+    on_pre, on_post = synapse.on_pre, synapse.on_post
+    weight_noise = perturbations.weights.get(projection.name)
+    if weight_noise is not None:
+        assert projection.weight is not None
+        model, on_pre, on_post = _perturbed_weight(projection.weight, model, on_pre, on_post)
     if restarts:  # hidden copies of the initial values, for the trial restarts
         model += "".join(
             f"\n{var}{RESTART_SUFFIX} : {unit_text(projection.synapse.dim(var))}"
@@ -235,8 +330,8 @@ def _projection(
             source,
             target,
             model=model,
-            on_pre=synapse.on_pre,
-            on_post=synapse.on_post,
+            on_pre=on_pre,
+            on_post=on_post,
             on_event=synapse.on_event,
             delay=delays,
             method=synapse.method,
@@ -244,10 +339,15 @@ def _projection(
             dt=plan.dt * second,
             name=projection.name,
         )
-        pre, post = projection.synapse_arrays(plan.size_of(projection.source))
-        synapses.connect(i=pre, j=post)
+        if structure_only:  # the code Brian2 generates does not depend on the synapses
+            synapses.connect(i=0, j=0)
+        else:
+            pre, post = projection.synapse_arrays(plan.size_of(projection.source))
+            synapses.connect(i=pre, j=post)
     except Exception as exc:
         raise _statement_error(projection, plan, exc) from exc
+    if structure_only:
+        return synapses
     if projection.weight is not None:
         setattr(
             synapses,
@@ -256,10 +356,38 @@ def _projection(
         )
     for name, value in projection.values.items():
         setattr(synapses, name, as_quantity(value, projection.synapse.dim(name)))
+    if weight_noise is not None:
+        strengths, eps = weight_noise
+        synapses.sb_eps = np.asarray(eps, dtype=np.float64)
+        synapses.namespace["sb_weight_noise"] = _per_trial(strengths, built, plan.dt)
     if isinstance(delay, np.ndarray):
         for pathway in pathways:
             getattr(synapses, pathway).delay = delay * plan.dt * second
     return synapses
+
+
+def _perturbed_weight(
+    weight: str, model: str, on_pre: Any, on_post: str | None
+) -> tuple[str, Any, str | None]:
+    """The synapse code with the weight replaced by ``w * (1 + sb_weight_noise(t) * sb_eps)``
+    wherever it is used (its declaration kept), and the factor ``sb_eps`` declared."""
+    from brian2.utils.stringtools import word_substitute
+
+    factor = {weight: f"({weight} * (1 + sb_weight_noise(t) * sb_eps))"}
+    lines = []
+    for line in model.splitlines():
+        lhs, eq, rest = line.partition("=")
+        if eq and ":" in rest:
+            expression, colon, unit = rest.rpartition(":")
+            line = f"{lhs}={word_substitute(expression, factor)}{colon}{unit}"
+        lines.append(line)
+    lines.append("sb_eps : 1 (constant)")
+
+    def code(text: str | None) -> str | None:
+        return None if text is None else word_substitute(text, factor)
+
+    pre = {k: code(v) for k, v in on_pre.items()} if isinstance(on_pre, Mapping) else code(on_pre)
+    return "\n".join(lines), pre, code(on_post)
 
 
 def unit_text(dim: Any) -> str:
@@ -500,12 +628,14 @@ def run_network_brian2(
     threads: int = 0,
     directory: str | Path | None = None,
     repeats: int = 1,
+    perturbations: Perturbations | None = None,
 ) -> NetworkResult:
     """Simulate ``run`` on a Brian2 device; spikes and traces in each trial's own steps.
 
     ``repeats`` > 1 times the simulation loop again: a standalone device re-runs its
     compiled binary (code generation and compilation happen once; the binary's own loop
-    timer), runtime mode restores and re-runs the network (results are identical)."""
+    timer), runtime mode restores and re-runs the network (results are identical).
+    ``perturbations``: per-trial noise (:mod:`spikebridge.brian.perturbations`)."""
     from brian2.devices.device import get_device
 
     from .devices import STANDALONE_DEVICES, brian2_session
@@ -517,7 +647,11 @@ def run_network_brian2(
     standalone = device in STANDALONE_DEVICES
     started = time.perf_counter()
     with brian2_session(device, float_dtype=dtype, directory=directory, threads=threads):
-        built = build_network(plan, run)
+        if perturbations is not None and perturbations.random:
+            from brian2 import seed as brian2_seed
+
+            brian2_seed(perturbations.seed)
+        built = build_network(plan, run, perturbations=perturbations)
         window = built.window_steps
         duration = run.trials * window * plan.dt * second
         if not standalone and repeats > 1:

@@ -256,12 +256,3 @@ def _classify(
         f"({type(obj).__name__}), which the torch engine cannot follow. Express it in the "
         "description (inputs, sources, synapse models) instead."
     )
-
-
-def describe_schedule(program: NetworkProgram) -> list[dict[str, Any]]:
-    """The blocks of a step as rows (kind, owner, Brian2 object, slot, order): the
-    schedule both engines run, for reports and tests."""
-    return [
-        {"kind": b.kind, "owner": b.owner, "object": b.name, "when": b.when, "order": b.order}
-        for b in program.blocks
-    ]

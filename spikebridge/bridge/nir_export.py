@@ -34,16 +34,21 @@ import numpy as np
 from ..discretize import tau_from_decay
 from ..errors import InputError
 from ..io import write_atomic
-from .network_file import NetworkFile
+from ..nets import MultiTaskNet, SpikingConv, SpikingFC
 
 EXPORTABLE = ("lif_dl",)
 
 
-def _lif(arrays: NetworkFile, prefix: str, shape: tuple[int, ...], dt: float) -> Any:
+def _array(net: SpikingFC | SpikingConv, name: str) -> np.ndarray:
+    """A value of the net's spiking part (``<owner>__<var>``) as float64."""
+    return np.asarray(getattr(net.network, name).detach().cpu().double().numpy())
+
+
+def _lif(net: SpikingFC | SpikingConv, layer: str, shape: tuple[int, ...], dt: float) -> Any:
     nir = _nir()
 
-    decay = np.broadcast_to(np.asarray(arrays[f"{prefix}.decay"], dtype=np.float64), shape)
-    theta = np.broadcast_to(np.asarray(arrays[f"{prefix}.theta"], dtype=np.float64), shape)
+    decay = np.broadcast_to(_array(net, f"{layer}__decay"), shape)
+    theta = np.broadcast_to(_array(net, f"{layer}__theta"), shape)
     tau = np.asarray(tau_from_decay(decay, dt, "euler"), dtype=np.float64)
     return nir.LIF(
         tau=tau,
@@ -64,45 +69,45 @@ def _nir() -> Any:
     return nir
 
 
-def to_nir(network: NetworkFile) -> Any:
-    """The ``nir.NIRGraph`` of an exported LIF network."""
+def to_nir(net: MultiTaskNet) -> Any:
+    """The ``nir.NIRGraph`` of a LIF network of the paper (its trained values)."""
     nir = _nir()
 
-    meta = network.meta
-    if meta.get("neuron") not in EXPORTABLE:
+    spec = net.spec
+    if spec.neuron not in EXPORTABLE or not isinstance(net, SpikingFC | SpikingConv):
         raise InputError(
-            f"'{meta['net']}' ({meta.get('neuron')}) has no NIR equivalent: NIR has no HH "
+            f"'{spec.name}' ({spec.neuron}) has no NIR equivalent: NIR has no HH "
             "neuron, and s-LIF2HH's fourth sub-neuron reads the others' membranes. Export the "
             "spikebridge network file (--export) instead; lif-fc, 4lif-fc, lif-conv and "
             "4lif-conv export to NIR."
         )
-    dt, steps, width = float(meta["dt"]), int(meta["steps"]), int(meta["width"])
-
-    def f64(key: str) -> np.ndarray:
-        return np.asarray(network[key], dtype=np.float64)
+    dt, steps, width = net.network.plan.dt, net.steps, spec.width
+    state = {k: v.detach().cpu().double().numpy() for k, v in net.readout.state_dict().items()}
 
     nodes: dict[str, Any] = {"input": nir.Input(input_type={"input": np.array([1, 36, 36])})}
     chain: list[str] = ["input"]
-    if meta["body"] == "fc":
+    if spec.body == "fc":
         nodes["flatten"] = nir.Flatten(input_type={"input": np.array([1, 36, 36])}, start_dim=0)
         nodes["projection"] = nir.Affine(
-            weight=f64("projections.0.weight"), bias=f64("projections.0.bias")
+            weight=np.ascontiguousarray(_array(net, "input_0__W").T),
+            bias=_array(net, "input_0__b"),
         )
-        nodes["lif"] = _lif(network, "neurons", (width,), dt)
+        nodes["lif"] = _lif(net, "hidden", (width,), dt)
         chain += ["flatten", "projection", "lif"]
         features = width
     else:
+        biases = {1: "conv1_0__b", 2: "bias2_0__W"}  # layer 2's bias: a constant-source drive
         for k, size in ((1, 36), (2, 18)):
             nodes[f"conv{k}"] = nir.Conv2d(
                 input_shape=(size, size),
-                weight=f64(f"conv{k}.0.weight"),
+                weight=_array(net, f"conv{k}_0__W"),
                 stride=1,
                 padding=1,
                 dilation=1,
                 groups=1,
-                bias=f64(f"conv{k}.0.bias"),
+                bias=_array(net, biases[k]),
             )
-            nodes[f"lif{k}"] = _lif(network, f"neurons{k}", (width, size, size), dt)
+            nodes[f"lif{k}"] = _lif(net, f"layer{k}", (width, size, size), dt)
             nodes[f"pool{k}"] = nir.AvgPool2d(
                 kernel_size=np.array([2, 2]), stride=np.array([2, 2]), padding=np.array([0, 0])
             )
@@ -111,23 +116,21 @@ def to_nir(network: NetworkFile) -> Any:
         nodes["flatten"] = nir.Flatten(input_type={"input": pooled}, start_dim=0)
         chain.append("flatten")
         features = int(pooled.prod())
-    nodes["feature"] = nir.Affine(
-        weight=f64("readout.feature.weight"), bias=f64("readout.feature.bias")
-    )
-    feature_size = network["readout.feature.weight"].shape[0]
+    nodes["feature"] = nir.Affine(weight=state["feature.weight"], bias=state["feature.bias"])
+    feature_size = state["feature.weight"].shape[0]
     nodes["integrate"] = nir.I(r=np.full(feature_size, 1.0 / (steps * dt)))
     chain += ["feature", "integrate"]
     edges = list(itertools.pairwise(chain))
     for k in (1, 2):
         nodes[f"head{k}"] = nir.Affine(
-            weight=f64(f"readout.heads.{k - 1}.weight"), bias=f64(f"readout.heads.{k - 1}.bias")
+            weight=state[f"heads.{k - 1}.weight"], bias=state[f"heads.{k - 1}.bias"]
         )
         nodes[f"output{k}"] = nir.Output(output_type={"output": np.array([10])})
         edges += [("integrate", f"head{k}"), (f"head{k}", f"output{k}")]
-    assert features == network["readout.feature.weight"].shape[1]
+    assert features == state["feature.weight"].shape[1]
     metadata = {
         "source": "spikebridge",
-        "net": meta["net"],
+        "net": spec.name,
         "dt": dt,
         "steps": steps,
         "discretisation": "forward Euler at dt; outputs read after step `steps`",
@@ -135,9 +138,9 @@ def to_nir(network: NetworkFile) -> Any:
     return nir.NIRGraph(nodes=nodes, edges=edges, metadata=metadata, type_check=False)
 
 
-def save_nir(path: str | Path, network: NetworkFile) -> Path:
-    """Write the NIR graph of ``network`` (HDF5, ``nir.write``) atomically."""
+def save_nir(path: str | Path, net: MultiTaskNet) -> Path:
+    """Write the NIR graph of ``net`` (HDF5, ``nir.write``) atomically."""
     nir = _nir()
 
-    graph = to_nir(network)
+    graph = to_nir(net)
     return write_atomic(path, lambda tmp: nir.write(tmp, graph))

@@ -19,16 +19,23 @@ over windows. Kinds, with ``s`` the strength:
 
 Level 0 has all strengths 0 and is the bridged network itself: it reproduces the torch
 network spike for spike (checked by :mod:`spikebridge.studies.robustness`).
+:func:`network_perturbations` turns a schedule into the general Brian2 engine's
+per-trial :class:`~spikebridge.brian.perturbations.Perturbations` of a network (the
+membrane, input and weight kinds; deletion acts on the recorded raster).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..errors import InputError
+
+if TYPE_CHECKING:
+    from ..brian.perturbations import Perturbations
 
 KINDS: dict[str, str] = {
     "membrane": "membrane noise, std per step relative to the clean membrane std",
@@ -90,12 +97,6 @@ class NoiseSchedule:
             )
         return schedule
 
-    def membrane_noise(self) -> tuple[np.ndarray, Mapping[str, float]] | None:
-        """What :func:`.brian_parts.neuron_layer` takes, or None without membrane noise."""
-        if not self.uses("membrane"):
-            return None
-        return self.per_window("membrane"), self.membrane_scale
-
     @property
     def windows(self) -> int:
         return len(self.levels) * self.samples
@@ -120,3 +121,24 @@ def weight_factors(shape: tuple[int, ...], seed: int, stream: int) -> np.ndarray
     """Fixed standard-normal ``eps`` per synapse for the weight perturbation (one stream
     per projection, so adding a projection does not change the others' factors)."""
     return np.random.default_rng([seed, stream]).standard_normal(shape)
+
+
+def network_perturbations(schedule: NoiseSchedule, net: Any, seed: int) -> Perturbations:
+    """The Brian2 perturbations of ``schedule`` for a paper fc network ``net``: membrane noise
+    on its spiking layer, input noise on its pixels, a fixed factor on every weight of its
+    input projections (one stream per projection; the biases stay exact)."""
+    from ..brian.perturbations import Perturbations
+
+    plan = net.network.plan
+    membrane = {}
+    if schedule.uses("membrane"):
+        membrane = {"hidden": (schedule.per_window("membrane"), dict(schedule.membrane_scale))}
+    inputs = {"pixels": schedule.per_window("input")} if schedule.uses("input") else {}
+    weights = {}
+    if schedule.uses("weight"):
+        for k, (name, projection) in enumerate(plan.projections.items()):
+            n_pre, n_post = projection.synapses.n_pre, projection.synapses.n_post
+            eps = weight_factors((n_pre + 1, n_post), seed, k)  # the weights' rows, then biases'
+            factors = np.concatenate([eps[:n_pre].reshape(-1), np.zeros(n_post)])
+            weights[name] = (schedule.per_window("weight"), factors)
+    return Perturbations(membrane=membrane, input=inputs, weights=weights, seed=seed)

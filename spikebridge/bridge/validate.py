@@ -1,14 +1,16 @@
-"""Validate a trained network in Brian2: same inputs, both engines, compare spikes and labels.
+"""Validate a trained multi-task network in Brian2: same inputs, both engines, compared.
 
-The checkpoint's network is exported (:mod:`.network_file`), rebuilt in Brian2 from the
-same model file, and run on the first ``samples`` test composites of its dataset (with
-the training run's noise pattern, if any). The torch network runs the same samples in
-float64. Both engines' spike rasters go through the torch network's own readout, so the
-comparison measures the spiking dynamics alone:
+The checkpoint's network is an instance of the network description
+(:mod:`spikebridge.nets`); its trained description (``net.network.to_network()``) is built
+in Brian2 by the general engine (:mod:`spikebridge.brian.network`) and runs the first
+``samples`` test composites of its dataset (with the training run's noise pattern, if any)
+as trials back to back. The torch network runs the same samples in float64. Both engines'
+spike rasters go through the torch network's own readout, so the comparison measures the
+spiking dynamics alone:
 
 * ``spike_train_agreement``: fraction of samples whose whole rasters (step x neuron, every
-  spiking layer) are identical; ``spike_count_agreement``: fraction of (sample, neuron)
-  spike counts of the last spiking layer that are equal;
+  spiking layer) are identical; ``spike_count_agreement``: fraction of (sample, neuron) spike
+  counts of the last spiking layer that are equal;
 * ``prediction_agreement``: per task, fraction of samples with the same predicted label;
 * ``accuracy_torch`` / ``accuracy_brian2``: per task, against the true labels.
 """
@@ -27,49 +29,68 @@ from ..learning.checkpoint import load_trained
 from ..learning.train import run_test_data
 from ..nets import SpikingConv, SpikingFC
 from ..nets.specs import IMAGE_SIZE
-from .brian_conv import run_conv
-from .brian_fc import run_fc
-from .network_file import NetworkFile, describe, save_network
+from ..network.result import NetworkResult
+
+SpikingNet = SpikingFC | SpikingConv
 
 
-def readout(net: SpikingFC | SpikingConv, raster: np.ndarray) -> np.ndarray:
+def layers(net: SpikingNet) -> tuple[str, ...]:
+    """The spiking populations of a paper network, input to output."""
+    return tuple(net.network.plan.populations)
+
+
+def readout(net: SpikingNet, raster: np.ndarray) -> np.ndarray:
     """Logits ``[samples, 2, 10]`` of the network's own readout, from the last spiking layer's
-    raster ``[samples, T, n]`` (the layout of :func:`torch_rasters`)."""
+    raster ``[samples, T, n_events * n]`` (the layout of :func:`torch_rasters`)."""
     spikes = torch.from_numpy(raster).to(next(net.parameters()).dtype)
     with torch.no_grad():
         if isinstance(net, SpikingFC):
             logits = net.logits_from_spikes(spikes.transpose(0, 1))
         else:
-            samples, steps, _ = spikes.shape
-            side = IMAGE_SIZE // 2
-            maps = spikes.view(samples, steps, net.n_events, net.spec.width, side, side)
-            logits = net.logits_from_spikes(maps.permute(1, 2, 0, 3, 4, 5))
+            maps = net._maps(spikes.transpose(0, 1), IMAGE_SIZE // 2)
+            logits = net.logits_from_spikes(maps)
     return logits.cpu().numpy()
 
 
-def torch_rasters(
-    net: SpikingFC | SpikingConv, images: torch.Tensor, batch_size: int = 250
-) -> list[np.ndarray]:
-    """Spikes ``[samples, T, n]`` of each spiking layer of the torch network (its dtype)."""
+def torch_rasters(net: SpikingNet, images: torch.Tensor, batch_size: int = 250) -> list[np.ndarray]:
+    """Spikes ``[samples, T, n_events * n]`` of each spiking layer of the torch network."""
     chunks: list[list[np.ndarray]] = []
+    names = layers(net)
     with torch.no_grad():
         for start in range(0, len(images), batch_size):
-            batch = images[start : start + batch_size]
-            if isinstance(net, SpikingFC):
-                layers = [net.spikes(batch).transpose(0, 1)]
-            else:
-                layers = [spk.permute(2, 0, 1, 3, 4, 5).flatten(2) for spk in net.spikes(batch)]
-            chunks.append([layer.cpu().numpy() > 0 for layer in layers])
+            batch = images[start : start + batch_size].flatten(1)
+            out = net.network({"pixels": batch}, n_steps=net.steps).spikes
+            chunks.append([out[name].transpose(0, 1).cpu().numpy() > 0 for name in names])
     return [np.concatenate(parts) for parts in zip(*chunks, strict=True)]
 
 
+def rasters_of(net: SpikingNet, result: NetworkResult) -> list[np.ndarray]:
+    """A network result's spikes as ``[trials, T, n_events * n]`` booleans per layer (events in
+    the model's order, as the torch network lays them out)."""
+    out = []
+    for name in layers(net):
+        plan = net.network.plan.populations[name]
+        raster = np.zeros((result.trials, result.n_steps, len(plan.model.events) * plan.n), bool)
+        for k, event in enumerate(plan.model.event_names):
+            rows = result.events(name, event)
+            raster[rows[:, 0], rows[:, 1], k * plan.n + rows[:, 2]] = True
+        out.append(raster)
+    return out
+
+
 def brian2_rasters(
-    network: NetworkFile, images: np.ndarray, device: str, threads: int = 0
+    net: SpikingNet, images: np.ndarray, device: str, threads: int = 0, **options: Any
 ) -> list[np.ndarray]:
-    """Spikes ``[samples, T, n]`` of each spiking layer of the network rebuilt in Brian2."""
-    if network.meta["body"] == "fc":
-        return [run_fc(network, images, device=device, threads=threads)]
-    return run_conv(network, images, device=device, threads=threads)
+    """Spikes ``[samples, T, n_events * n]`` of each spiking layer of the network rebuilt in
+    Brian2 (``options``: of :func:`spikebridge.brian.network.run_network_brian2`)."""
+    from ..brian.network import run_network_brian2
+    from ..network import plan_network, prepare_run
+
+    plan = plan_network(net.network.to_network())
+    flat = np.asarray(images, dtype=np.float64).reshape(len(images), -1)
+    run = prepare_run(plan, n_steps=net.steps, trials=len(flat), inputs={"pixels": flat})
+    result = run_network_brian2(run, device=device, threads=threads, **options)
+    return rasters_of(net, result)
 
 
 def validate(
@@ -78,9 +99,11 @@ def validate(
     device: str = "cpp_standalone",
     samples: int = 1000,
     export: str | Path | None = None,
+    nir: str | Path | None = None,
     threads: int = 0,
 ) -> dict[str, Any]:
-    """Run the bridge comparison; returns the JSON-ready summary."""
+    """Run the bridge comparison; returns the JSON-ready summary. ``export`` writes the trained
+    description (a network file); ``nir`` the NIR graph of a LIF network."""
     if samples < 1:
         raise InputError(f"--samples must be at least 1, got {samples}.")
     net, data = load_trained(checkpoint, dtype=torch.float64)
@@ -89,9 +112,14 @@ def validate(
     if not spec.spiking:
         raise InputError(f"'{spec.name}' has no spiking layer: only spiking networks are bridged.")
     assert isinstance(net, SpikingFC | SpikingConv)
-    network = describe(net, config["seed"])
     if export is not None:
-        save_network(export, network)
+        from ..network import save_network
+
+        save_network(export, net.network.to_network())
+    if nir is not None:
+        from .nir_export import save_nir
+
+        save_nir(nir, net)
     test = run_test_data(config, samples)
     images = test.images.to(torch.float64)
     labels = test.labels.numpy()
@@ -100,7 +128,7 @@ def validate(
     layers_torch = torch_rasters(net, images)
     torch_seconds = time.perf_counter() - began
     began = time.perf_counter()
-    layers_brian = brian2_rasters(network, images.numpy(), device, threads)
+    layers_brian = brian2_rasters(net, images.numpy(), device, threads)
     brian_seconds = time.perf_counter() - began
     raster_torch, raster_brian = layers_torch[-1], layers_brian[-1]
     identical = np.logical_and.reduce(
@@ -123,7 +151,7 @@ def validate(
         "device": device,
         "dtype": "float64",
         "samples": len(labels),
-        "steps": network.meta["steps"],
+        "steps": net.steps,
         "spike_train_agreement": float(identical.mean()),
         "spike_count_agreement": float((counts_torch == counts_brian).mean()),
         "max_spike_count_difference": int(np.abs(counts_torch - counts_brian).max()),

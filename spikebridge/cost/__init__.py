@@ -1,11 +1,11 @@
 r"""Operation counts and CPU timings of the paper's ten multi-task networks (digest 3.4).
 
-The counts come from the model objects of :func:`~spikebridge.nets.build_net`: one forward
-pass on a blank 36x36 image with forward hooks on every ``nn.Linear``, ``nn.Conv2d`` and
-:class:`~spikebridge.torch.SpikingNeurons` gives each layer's output size, and so the
-size of every synaptic map and neuron layer (a conv layer's output size is the current its
-neurons receive, which also covers the conv that ``SpikingConv`` applies functionally).
-``tests/test_cost.py`` cross-checks these sizes against ptflops' aten-level counter.
+The counts come from the model objects of :func:`~spikebridge.nets.build_net`: a spiking
+net's synaptic maps and neuron layers from its network description (each projection's
+fan-in per output and the size of the population it drives), the binary nets' and the
+task heads' layers from forward hooks on every ``nn.Linear`` and ``nn.Conv2d`` during one
+pass on a blank 36x36 image. ``tests/test_cost.py`` cross-checks these sizes against
+ptflops' aten-level counter of what the torch engine runs.
 
 Counting convention (the paper's ``calculate_flops`` counter, Fig. 5b)
 ----------------------------------------------------------------------
@@ -16,8 +16,8 @@ Counting convention (the paper's ``calculate_flops`` counter, Fig. 5b)
 * Neurons, per neuron and per time step: LIF 3 MUL + 3 ADD; HH 23 MUL + 16 ADD;
   s-LIF2HH unit 15 MUL + 14 ADD, i.e. four LIF sub-neurons (12 + 12) plus the shared
   3->1 map of previous membranes (3 MUL + 2 ADD, bias not counted, as for synapses).
-  A conv layer's neurons are its C*H*W map positions (SpikingNeurons' ``n`` times the
-  batch, channel and row axes it is applied to); an s-LIF2HH unit counts once.
+  A conv layer's neurons are its C*H*W map positions (its population's size); an
+  s-LIF2HH unit counts once.
 * The 50-d feature layer of the readout counts once per image (it reads the time-mean
   of the spikes). The two 50->10 task heads, average pooling, the time-mean and the
   s-LIF2HH-conv sum of the four pooled event maps before layer 2 are not counted; they

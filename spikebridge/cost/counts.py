@@ -1,4 +1,5 @@
-"""Operation counts of the networks, sized by hooks on the model objects (see the package)."""
+"""Operation counts of the networks: the spiking nets' from their network descriptions, the
+binary nets' and the heads' by hooks on the layers (see the package)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
@@ -14,7 +16,8 @@ from ..nets import NETS, STEPS, BinaryCNN, BinaryFC, SpikingConv, SpikingFC, Tas
 from ..nets import count_parameters as _count_parameters
 from ..nets.base import MultiTaskNet
 from ..nets.specs import IMAGE_SIZE
-from ..torch import SpikingNeurons
+from ..network.connectivity import Chain, ChannelBias, Connectivity, Conv2d, Dense, Pool2d
+from ..network.plan import ProjectionPlan
 
 #: (MUL, ADD) per neuron (s-LIF2HH: per unit of four sub-neurons) and time step.
 NEURON_OPS: dict[str, tuple[int, int]] = {
@@ -51,31 +54,22 @@ class Part:
 
 @dataclass
 class _Probe:
-    """Shapes seen by the hooks during one forward pass on a batch of one image."""
+    """Output shapes of the binary nets' and the heads' layers on a batch of one image."""
 
     outputs: dict[nn.Module, torch.Size]
-    drives: dict[nn.Module, dict[str, torch.Size]]
-    spikes: dict[nn.Module, torch.Size]
 
 
 def _probe(net: MultiTaskNet) -> _Probe:
-    probe = _Probe({}, {}, {})
+    probe = _Probe({})
 
     def layer_hook(module: nn.Module, args: tuple[Any, ...], output: Tensor) -> None:
         probe.outputs[module] = output.shape
 
-    def neuron_hook(module: nn.Module, args: tuple[Any, ...], output: Any) -> None:
-        drives = args[0]
-        assert isinstance(module, SpikingNeurons) and isinstance(drives, dict)
-        probe.drives[module] = {name: value.shape for name, value in drives.items()}
-        probe.spikes[module] = output[0].shape
-
-    handles = []
-    for module in net.modules():
-        if isinstance(module, nn.Linear | nn.Conv2d):
-            handles.append(module.register_forward_hook(layer_hook))
-        elif isinstance(module, SpikingNeurons):
-            handles.append(module.register_forward_hook(neuron_hook))
+    handles = [
+        module.register_forward_hook(layer_hook)
+        for module in net.modules()
+        if isinstance(module, nn.Linear | nn.Conv2d)
+    ]
     try:
         with torch.no_grad():
             net(torch.zeros(1, 1, IMAGE_SIZE, IMAGE_SIZE))
@@ -85,26 +79,49 @@ def _probe(net: MultiTaskNet) -> _Probe:
     return probe
 
 
-def _stages(net: MultiTaskNet) -> list[tuple[list[nn.Module], SpikingNeurons | None]]:
-    """Each hidden stage: its synaptic maps (one per neuron input) and its neurons."""
-    if isinstance(net, SpikingFC):
-        return [(list(net.projections), net.neurons)]
-    if isinstance(net, SpikingConv):
-        return [(list(net.conv1), net.neurons1), (list(net.conv2), net.neurons2)]
-    if isinstance(net, BinaryFC):
-        return [([net.hidden], None)]
-    if isinstance(net, BinaryCNN):
-        return [([net.conv1], None), ([net.conv2], None)]
-    raise TypeError(f"Unknown network type {type(net).__name__}")
-
-
 def _fan_in(module: nn.Module) -> int:
     assert isinstance(module, nn.Linear | nn.Conv2d)
     return int(module.weight[0].numel())
 
 
+def _projection_fan_in(connectivity: Connectivity, n_pre: int) -> int:
+    """Inputs summed per output of a projection's linear map (the paper's convention)."""
+    if isinstance(connectivity, Chain):
+        weighted = [m for m in connectivity.maps if not isinstance(m, Pool2d)]
+        return _projection_fan_in(weighted[0], n_pre)
+    if isinstance(connectivity, Conv2d):
+        kh, kw = connectivity.kernel_size
+        return connectivity.in_shape[0] * kh * kw
+    if isinstance(connectivity, Dense):
+        return n_pre
+    raise TypeError(f"No operation count for {type(connectivity).__name__} projections.")
+
+
+def _spiking_stages(net: SpikingFC | SpikingConv) -> list[tuple[str, list[ProjectionPlan], Any]]:
+    """Each spiking layer of a paper net's description: its input projections (one per model
+    input; the conv biases, drives from a constant source, are not synaptic operations)."""
+    plan = net.network.plan
+    stages = []
+    for population in plan.populations.values():
+        inputs = [
+            p
+            for p in plan.projections.values()
+            if p.target == population.name
+            and p.weight_parameter is not None
+            and not isinstance(p.description.connectivity, ChannelBias)
+        ]
+        stages.append((population.name, inputs, population))
+    return stages
+
+
+def _binary_stages(net: BinaryFC | BinaryCNN) -> list[nn.Module]:
+    return [net.hidden] if isinstance(net, BinaryFC) else [net.conv1, net.conv2]
+
+
 def network_parts(net: MultiTaskNet, *, paper_quirks: bool = False) -> list[Part]:
-    """The parts of ``net``'s computation per image, sized by hooks on a forward pass."""
+    """The parts of ``net``'s computation per image: the spiking nets' synapses and neurons
+    sized from their network description, the binary nets' and the heads' layers by hooks
+    on a forward pass."""
     probe = _probe(net)
     names = {module: name for name, module in net.named_modules()}
     spec = net.spec
@@ -112,37 +129,41 @@ def network_parts(net: MultiTaskNet, *, paper_quirks: bool = False) -> list[Part
     quirk = paper_quirks and spec.neuron == "s_lif2hh_dl" and spec.body == "conv"
     parts: list[Part] = []
     pooled, events = 0, 1  # the previous conv stage's pooled output and its event maps
-    for index, (synapses, neurons) in enumerate(_stages(net)):
-        if pooled and events > 1:  # s-LIF2HH-conv sums the pooled event maps for layer 2
-            added = (events - 1) * pooled // events
-            parts.append(Part(f"sum of {events} event maps", "merge", 0, added, steps, False))
-        outputs = []
-        for j, synapse in enumerate(synapses):
-            if neurons is not None:  # the current each neuron input receives per step
-                drive = probe.drives[neurons][neurons.model.inputs[j]]
-                n_out = int(drive[2:].numel())
-            else:
-                n_out = int(probe.outputs[synapse][1:].numel())
-            if synapse in probe.outputs:  # called as a module: its own output must agree
-                assert int(probe.outputs[synapse][1:].numel()) == n_out, names[synapse]
+    if isinstance(net, SpikingFC | SpikingConv):
+        for index, (name, projections, population) in enumerate(_spiking_stages(net)):
+            if pooled and events > 1:  # s-LIF2HH-conv sums the pooled event maps for layer 2
+                added = (events - 1) * pooled // events
+                parts.append(Part(f"sum of {events} event maps", "merge", 0, added, steps, False))
+            for projection in projections:
+                fan_in = _projection_fan_in(
+                    projection.description.connectivity, projection.synapses.n_pre
+                )
+                n_out = population.n
+                mul, add = n_out * fan_in, n_out * (fan_in - 1)
+                if quirk and index == 1:  # the paper counts layer 2's ADD as its MUL
+                    mul = add
+                parts.append(Part(projection.name, "synapse", mul, add, steps, True))
+            mul_n, add_n = NEURON_OPS[population.model.name]
+            parts.append(
+                Part(name, "neurons", population.n * mul_n, population.n * add_n, steps, True)
+            )
+            events = len(population.model.event_names)
+            if spec.body == "conv":
+                pooled = population.n * events // 4
+                mul_p, add_p = pooled * POOL_OPS[0], pooled * POOL_OPS[1]
+                parts.append(Part(f"avgpool {index + 1}", "pool", mul_p, add_p, steps, False))
+    else:
+        assert isinstance(net, BinaryFC | BinaryCNN)
+        for index, synapse in enumerate(_binary_stages(net)):
             fan_in = _fan_in(synapse)
-            mul, add = n_out * fan_in, n_out * (fan_in - 1)
-            if quirk and index == 1:  # the paper counts layer 2's ADD as its MUL
-                mul = add
-            parts.append(Part(names[synapse], "synapse", mul, add, steps, True))
-            outputs.append(n_out)
-        if neurons is not None:
-            units = outputs[0]
-            mul_n, add_n = NEURON_OPS[neurons.model.name]
-            parts.append(Part(names[neurons], "neurons", units * mul_n, units * add_n, steps, True))
-            activations = int(probe.spikes[neurons][2:].numel())
-            events = len(neurons.model.event_names)
-        else:
-            activations, events = outputs[0], 1
-        if spec.body == "conv":
-            pooled = activations // 4
-            mul_p, add_p = pooled * POOL_OPS[0], pooled * POOL_OPS[1]
-            parts.append(Part(f"avgpool {index + 1}", "pool", mul_p, add_p, steps, False))
+            n_out = int(probe.outputs[synapse][1:].numel())
+            parts.append(
+                Part(names[synapse], "synapse", n_out * fan_in, n_out * (fan_in - 1), 1, True)
+            )
+            if spec.body == "conv":
+                pooled = n_out // 4
+                mul_p, add_p = pooled * POOL_OPS[0], pooled * POOL_OPS[1]
+                parts.append(Part(f"avgpool {index + 1}", "pool", mul_p, add_p, 1, False))
     readout = net.get_submodule("readout")
     assert isinstance(readout, TaskHeads)
     feature = readout.feature
@@ -166,14 +187,17 @@ def _totals(parts: Sequence[Part]) -> tuple[int, int]:
 
 
 def frozen_constants(net: nn.Module) -> int:
-    """Non-trainable per-neuron constants of the spiking layers (e.g. the HH gate rates)."""
-    return sum(
-        int(buffer.numel())
-        for module in net.modules()
-        if isinstance(module, SpikingNeurons)
-        for buffer in module.buffers(recurse=False)
-        if buffer.dim() >= 1
-    )
+    """Non-trainable random per-neuron constants of the spiking layers (e.g. the HH gate rates),
+    counted as distinct values: the conv nets draw them per image column, as the paper does."""
+    if not isinstance(net, SpikingFC | SpikingConv):
+        return 0
+    total = 0
+    for population in net.network.plan.populations.values():
+        for name in population.model.random_parameters:
+            value = np.asarray(population.parameters[name])
+            if name not in population.trainable and value.ndim >= 1:
+                total += len(np.unique(value))
+    return total
 
 
 def count_costs(name: str, *, steps: int = STEPS, paper_quirks: bool = False) -> dict[str, Any]:

@@ -7,28 +7,39 @@
     r     = (1/T) sum_t s_t                   all events of the layer (4 x width for s-LIF2HH)
     logits = TaskHeads(r)
 
-The spiking layer is a :class:`~spikebridge.torch.SpikingNeurons` of the spec's model, so
-its dynamics are the model file's, generated from Brian2's code; the model's ``shared``
+The spiking part is a network description (:func:`fc_network`): the image as a value
+source with a constant unit for the biases, one dense projection per model input
+(``I_j_post = w * x_pre (summed)``, computed once per image by the engine's loop-invariant
+hoisting) and a population of the spec's model; :class:`SpikingFC` runs it with the torch
+engine's :class:`~spikebridge.torch.network.SpikingNetwork`, so the dynamics are the model
+file's, and adds the non-spiking heads. The weights are drawn as ``torch.nn.Linear``'s, in
+the order of the paper's code, from torch's global generator; the model's ``shared``
 parameters (the s-LIF2HH 3->1 map) are trained with the weights.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from brian2 import ms
 from torch import Tensor, nn
 
 from ..model import load_model
+from ..network import Dense, Network, Population, Projection, Synapse, ValueSource
 from ..torch import SpikingNeurons, rectangular
+from ..torch.network import SpikingNetwork
 from .base import MultiTaskNet
 from .heads import TaskHeads
 from .specs import IMAGE_SIZE, STEPS, NetSpec
+
+PIXELS = IMAGE_SIZE * IMAGE_SIZE
 
 
 def spiking_neurons(
     spec: NetSpec, n: int, seed: int, dtype: torch.dtype | None = None
 ) -> SpikingNeurons:
-    """The spiking layer of ``spec``, ``n`` neurons; the model's shared parameters are trained."""
+    """A single spiking layer of ``spec``, ``n`` neurons (the information study's encoder);
+    the model's shared parameters are trained."""
     assert spec.neuron is not None
     model = load_model(spec.neuron)
     return SpikingNeurons(
@@ -43,6 +54,56 @@ def spiking_neurons(
     )
 
 
+def summed(variable: str) -> Synapse:
+    """A static input projection: ``<variable>_post = w * x_pre`` summed over synapses."""
+    return Synapse(f"w : 1\n{variable}_post = w * x_pre : 1 (summed)")
+
+
+def network_name(spec: NetSpec) -> str:
+    """The description's name of a paper network (``hh-fc`` -> ``paper_hh_fc``)."""
+    return "paper_" + spec.name.replace("-", "_")
+
+
+def network_dt(spec: NetSpec) -> object:
+    """The network's dt: the spec's, or its model's declared one."""
+    assert spec.neuron is not None
+    return load_model(spec.neuron).dt if spec.dt_ms is None else spec.dt_ms * ms
+
+
+def fc_network(
+    spec: NetSpec, steps: int = STEPS, seed: int = 0, dtype: torch.dtype | None = None
+) -> Network:
+    """The spiking part of fc network ``spec`` as a description; weights from torch's RNG,
+    drawn in ``dtype`` (torch's draws depend on it)."""
+    assert spec.neuron is not None
+    model = load_model(spec.neuron)
+    projections = []
+    for j, name in enumerate(model.inputs):
+        linear = nn.Linear(PIXELS, spec.width, dtype=dtype)  # the paper's init, in its order
+        weight = linear.weight.detach().double().numpy() * spec.weight_scale
+        projections.append(
+            Projection(
+                f"input_{j}", "pixels", "hidden", summed(name), Dense(),
+                weights=np.ascontiguousarray(weight.T), bias=linear.bias.detach().double().numpy(),
+                trainable=True,
+            )
+        )  # fmt: skip
+    hidden = Population(
+        "hidden", model, spec.width, parameters=dict(spec.parameters),
+        trainable=tuple(sorted(model.shared_parameters)), seed=seed,
+    )  # fmt: skip
+    return Network(
+        network_name(spec),
+        network_dt(spec),
+        (hidden,),
+        (ValueSource("pixels", (1, IMAGE_SIZE, IMAGE_SIZE), constant_unit=True),),
+        tuple(projections),
+        schedule="layered",
+        duration=steps * network_dt(spec),  # type: ignore[operator]
+        doc=f"The spiking part of the paper's {spec.name} network (spikebridge.nets.fc).",
+    )
+
+
 class SpikingFC(MultiTaskNet):
     """The paper's fc spiking network of ``spec`` over ``steps`` time steps."""
 
@@ -50,38 +111,31 @@ class SpikingFC(MultiTaskNet):
         self, spec: NetSpec, steps: int = STEPS, seed: int = 0, dtype: torch.dtype | None = None
     ) -> None:
         super().__init__(spec, steps)
-        self.neurons = spiking_neurons(spec, spec.width, seed, dtype)
-        model = self.neurons.model
-        self.projections: nn.ModuleList = nn.ModuleList(
-            nn.Linear(IMAGE_SIZE * IMAGE_SIZE, spec.width, dtype=dtype) for _ in model.inputs
+        self.network = SpikingNetwork(
+            fc_network(spec, steps, seed, dtype),
+            synapses="matrix",  # dense projections and convolutions in their matrix form
+            spike_fn=rectangular(spec.surrogate_width),
+            dtype=dtype,
         )
-        if spec.weight_scale != 1.0:
-            with torch.no_grad():
-                for projection in self.projections:
-                    assert isinstance(projection, nn.Linear)
-                    projection.weight.mul_(spec.weight_scale)
+        model = self.network.plan.populations["hidden"].model
         self.readout = TaskHeads(len(model.event_names) * spec.width).to(dtype)
 
-    def currents(self, images: Tensor) -> dict[str, Tensor]:
-        """The input current of each model input, ``[B, width]`` each."""
-        flat = images.flatten(1)
-        return {
-            name: projection(flat)
-            for name, projection in zip(self.neurons.model.inputs, self.projections, strict=True)
-        }
+    @property
+    def model_name(self) -> str:
+        return self.network.plan.populations["hidden"].model.name
 
     def layer(self, images: Tensor) -> tuple[Tensor, Tensor]:
-        """The spiking layer's ``(spk, mem)``, time-first, for ``images`` held over T steps."""
-        drives = {
-            name: current.expand(self.steps, *current.shape)
-            for name, current in self.currents(images).items()
-        }
-        spk, mem = self.neurons(drives)
-        return spk, mem
+        """The spiking layer's ``(spk, mem)``, time-first, for ``images`` held over T steps;
+        ``mem``: the model's membrane variables concatenated."""
+        model = self.network.plan.populations["hidden"].model
+        record = tuple(f"hidden.{m}" for m in model.membrane)
+        out = self.network({"pixels": images.flatten(1)}, n_steps=self.steps, record=record)
+        mem = torch.cat([out.traces[name] for name in record], -1)
+        return out.spikes["hidden"], mem
 
     def spikes(self, images: Tensor) -> Tensor:
         """Spikes ``[T, B, n_events * width]`` (events in the model's order)."""
-        return self.layer(images)[0]
+        return self.network({"pixels": images.flatten(1)}, n_steps=self.steps).spikes["hidden"]
 
     def logits_from_spikes(self, spikes: Tensor) -> Tensor:
         """Logits ``[B, 2, 10]`` from the layer's spikes ``[T, B, n_events * width]``."""

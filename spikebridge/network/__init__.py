@@ -19,6 +19,7 @@ code for it into one step function (:class:`spikebridge.torch.network.SpikingNet
 from .catalogue import build_options, list_networks, load_network_module, network_from
 from .connectivity import (
     Chain,
+    ChannelBias,
     Connectivity,
     Conv2d,
     Dense,
@@ -51,6 +52,7 @@ from .values import Normal, Uniform
 
 __all__ = [
     "Chain",
+    "ChannelBias",
     "Connectivity",
     "ConstantSource",
     "Conv2d",

@@ -16,8 +16,9 @@ Kinds: :class:`Dense` (all to all; weights ``[n_pre, n_post]``), :class:`Sparse`
 ``(i, j)`` lists; one weight per synapse), :class:`Probability` and :class:`FixedInDegree`
 (random rules, drawn once from a seed; one weight per synapse), :class:`OneToOne`,
 :class:`Conv2d` (weights ``[C_out, C_in, k_h, k_w]``), :class:`Pool2d` (average or sum,
-fixed weights) and :class:`Chain` (maps applied in turn, e.g. a pool then a convolution;
-at most one of them has weights). Images are flattened in C order ``(c, y, x)``.
+fixed weights), :class:`Chain` (maps applied in turn, e.g. a pool then a convolution;
+at most one of them has weights) and :class:`ChannelBias` (one unit onto every neuron of a
+map, a weight per channel). Images are flattened in C order ``(c, y, x)``.
 """
 
 from __future__ import annotations
@@ -677,10 +678,63 @@ def _compose(first: SynapseArrays, second: SynapseArrays) -> SynapseArrays:
     )
 
 
+@dataclass(frozen=True)
+class ChannelBias(Connectivity):
+    """One source unit onto every neuron of a ``shape = (C, H, W)`` target, each with its
+    channel's weight (weights ``[C]``): a convolution's bias as a drive from a constant
+    source. Synapse order: by target neuron."""
+
+    kind: ClassVar[str] = "channel_bias"
+    shape: tuple[int, int, int] = (1, 1, 1)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "shape", _shape(self.shape, "ChannelBias shape"))
+
+    def check(self, n_pre: int, n_post: int) -> None:
+        if n_pre != 1:
+            raise InputError(f"ChannelBias reads one source unit (a ConstantSource), got {n_pre}.")
+        if math.prod(self.shape) != n_post:
+            raise InputError(
+                f"ChannelBias drives maps of shape {self.shape} ({math.prod(self.shape)} "
+                f"neurons), but the target has {n_post}."
+            )
+
+    def weight_shape(self, n_pre: int, n_post: int) -> tuple[int, ...]:
+        return (self.shape[0],)
+
+    @cached_property
+    def _synapses(self) -> SynapseArrays:
+        n = math.prod(self.shape)
+        post = np.arange(n, dtype=np.int64)
+        channel = post // (self.shape[1] * self.shape[2])
+        return SynapseArrays(1, n, np.zeros(n, dtype=np.int64), post, channel, None)
+
+    def synapses(self, n_pre: int, n_post: int) -> SynapseArrays:
+        return self._synapses
+
+    def apply(self, x: Tensor, weight: Tensor | None, n_post: int) -> Tensor:
+        assert weight is not None
+        per_neuron = weight.repeat_interleave(self.shape[1] * self.shape[2])
+        return x[..., :1] * per_neuron
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "shape": list(self.shape)}
+
+
 # -- file form -----------------------------------------------------------------------------
 KINDS: dict[str, type[Connectivity]] = {
     cls.kind: cls
-    for cls in (Dense, OneToOne, Sparse, Probability, FixedInDegree, Conv2d, Pool2d, Chain)
+    for cls in (
+        Dense,
+        OneToOne,
+        Sparse,
+        Probability,
+        FixedInDegree,
+        Conv2d,
+        Pool2d,
+        Chain,
+        ChannelBias,
+    )
 }
 
 
@@ -696,7 +750,7 @@ def connectivity_from_dict(
         return Chain(tuple(connectivity_from_dict(m, {}) for m in fields["maps"]))
     if kind == "sparse":
         return Sparse(np.asarray(arrays["i"]), np.asarray(arrays["j"]))
-    for key in ("in_shape", "kernel_size", "stride", "padding"):
+    for key in ("in_shape", "kernel_size", "stride", "padding", "shape"):
         if key in fields and fields[key] is not None:
             fields[key] = tuple(fields[key])
     return KINDS[kind](**fields)

@@ -24,7 +24,9 @@ build from. It holds
   deep-learning order: populations update in the order given, each after the summed
   variables and spikes arriving onto it, so a feed-forward layer sees the previous layer's
   spikes of the same step, as in snnTorch; spikes of the same or a later population, i.e.
-  recurrent and backward projections, arrive from the previous step).
+  recurrent and backward projections, arrive from the previous step);
+* ``tied``: parameters of several populations trained as one (the paper's s-LIF2HH conv
+  net shares its 3->1 map between its two layers).
 
 Construction checks the structure (names, references, shapes that need no model);
 :func:`~.plan.plan_network` checks everything against the models and resolves the values.
@@ -239,7 +241,6 @@ class ConstantSource:
 
 
 Source = PoissonSource | SpikeSource | ValueSource | ConstantSource
-SPIKING_SOURCES = (PoissonSource, SpikeSource)
 
 
 @dataclass(frozen=True, eq=False)
@@ -355,11 +356,14 @@ class Network:
     schedule: str = "brian2"
     duration: Any = None
     doc: str = ""
+    #: groups of ``"population.parameter"`` names trained as one parameter (the first owns it)
+    tied: tuple[tuple[str, ...], ...] = ()
 
     def __post_init__(self) -> None:
         check_name(self.name, "Network")
         for attr in ("populations", "sources", "projections", "inputs"):
             object.__setattr__(self, attr, tuple(getattr(self, attr)))
+        object.__setattr__(self, "tied", tuple(tuple(group) for group in self.tied))
         if get_dimensions(self.dt) is not second.dim or not float(self.dt) > 0:
             raise InputError(f"Network '{self.name}': dt must be a positive time, got {self.dt!r}.")
         if self.duration is not None and (
@@ -397,6 +401,18 @@ class Network:
                     f"Projection '{projection.name}' targets source {projection.target!r}; "
                     "sources only send. Target a population."
                 )
+        for group in self.tied:
+            if len(group) < 2:
+                raise InputError(
+                    f"Network '{self.name}': a tied group needs two names, got {group}."
+                )
+            for name in group:
+                pop, _, param = name.partition(".")
+                if pop not in self.population_names or param not in self.group(pop).trainable:  # type: ignore[union-attr]
+                    raise InputError(
+                        f"Network '{self.name}': tied '{name}' is not a trainable parameter of a "
+                        "population; name 'population.parameter' listed in its trainable=(...)."
+                    )
         for current in self.inputs:
             if current.target not in self.population_names:
                 raise InputError(

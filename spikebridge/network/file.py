@@ -262,6 +262,7 @@ def network_to_dict(network: Network) -> tuple[dict[str, Any], dict[str, np.ndar
             for c in network.inputs
         ],
         "projections": [_projection(p, store) for p in network.projections],
+        "tied": [list(group) for group in network.tied],
     }
     return header, store.arrays
 

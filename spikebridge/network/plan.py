@@ -13,7 +13,7 @@ engine's code comes from.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -28,7 +28,6 @@ from ..model import NeuronModel, load_model
 from ..units import unit_name
 from .connectivity import Chain, Conv2d, SynapseArrays
 from .description import (
-    ConstantSource,
     Network,
     PoissonSource,
     Population,
@@ -101,7 +100,8 @@ class ProjectionPlan:
     target: str
     description: Projection
     synapse: SynapseModel
-    synapses: SynapseArrays
+    n_pre: int
+    n_post: int
     weight: str | None
     weight_dim: Dimension
     weight_parameter: np.ndarray | None
@@ -111,9 +111,11 @@ class ProjectionPlan:
     values: Mapping[str, np.ndarray]
     trainable: bool
 
-    @property
-    def n_weight_synapses(self) -> int:
-        return self.synapses.size
+    @cached_property
+    def synapses(self) -> SynapseArrays:
+        """The weighted synapses (drawn or listed on first use: a large convolution's list is
+        not needed where only its matrix form runs)."""
+        return self.description.connectivity.synapses(self.n_pre, self.n_post)
 
     @property
     def size(self) -> int:
@@ -164,9 +166,6 @@ class NetworkPlan:
         if group in self.populations:
             return self.populations[group].n
         return self.sources[group].size
-
-    def group_order(self) -> tuple[str, ...]:
-        return (*self.populations, *self.sources)
 
     def pathway_lag(self, projection: str) -> int:
         """1 if the ``on_pre`` pathways of ``projection`` run before their source's threshold
@@ -321,9 +320,12 @@ def _plan_projection(
     connectivity = projection.connectivity
     try:
         connectivity.check(n_pre, n_post)
-        arrays = connectivity.synapses(n_pre, n_post)
     except InputError as exc:
         raise InputError(f"{where}: {exc}") from exc
+
+    def n_synapses() -> int:
+        return connectivity.synapses(n_pre, n_post).size
+
     spiking_source = source is None or isinstance(source, PoissonSource | SpikeSource)
     has_pathway = bool(projection.synapse.on_pre)
     if has_pathway and not spiking_source:
@@ -369,7 +371,7 @@ def _plan_projection(
             "they fill with weight=... (e.g. 'w')."
         )
     bias_parameter, bias_index = _bias(projection, source, connectivity, n_post, weight_dim)
-    delay_steps = _delays(projection, arrays.size, dt, spiking_source)
+    delay_steps = _delays(projection, n_synapses, dt, spiking_source)
     values: dict[str, np.ndarray] = {}
     settable = set(synapse.parameters) | set(synapse.state_variables)
     for name, value in projection.values.items():
@@ -379,7 +381,7 @@ def _plan_projection(
                 f"variable{' (set the weight with weights=...)' if name == weight else ''}; the "
                 f"synapse model has: {', '.join(sorted(settable)) or 'none'}."
             )
-        total = arrays.size + (0 if bias_index is None else len(bias_index))
+        total = n_synapses() + (0 if bias_index is None else len(bias_index))
         values[name] = resolve_value(
             value,
             synapse.dim(name),
@@ -394,7 +396,8 @@ def _plan_projection(
         target=projection.target,
         description=projection,
         synapse=synapse,
-        synapses=arrays,
+        n_pre=n_pre,
+        n_post=n_post,
         weight=weight,
         weight_dim=weight_dim,
         weight_parameter=weight_parameter,
@@ -465,7 +468,9 @@ def _bias(
     return np.broadcast_to(values, (channels,)).astype(np.float64).copy(), index
 
 
-def _delays(projection: Projection, n_syn: int, dt: float, spiking: bool) -> np.ndarray | int:
+def _delays(
+    projection: Projection, n_synapses: Callable[[], int], dt: float, spiking: bool
+) -> np.ndarray | int:
     where = f"Projection '{projection.name}'"
     if projection.delay is None:
         return 0
@@ -486,21 +491,10 @@ def _delays(projection: Projection, n_syn: int, dt: float, spiking: bool) -> np.
         )
     if seconds.ndim == 0:
         return int(steps)
+    n_syn = n_synapses()
     if seconds.shape != (n_syn,):
         raise InputError(
             f"{where}: give one delay or one per synapse ({n_syn}), got shape {seconds.shape}."
         )
     steps_int = steps.astype(np.int64)
     return int(steps_int[0]) if np.all(steps_int == steps_int[0]) else steps_int
-
-
-def constant_units(plan: NetworkPlan) -> dict[str, bool]:
-    """Value sources that carry a constant unit (for biases)."""
-    return {
-        name: bool(isinstance(s, ValueSource) and s.constant_unit)
-        for name, s in plan.sources.items()
-    }
-
-
-def is_constant(source: Source) -> bool:
-    return isinstance(source, ConstantSource)

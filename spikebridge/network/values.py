@@ -15,10 +15,10 @@ from typing import Any
 
 import numpy as np
 from brian2 import Quantity
-from brian2.units.fundamentalunits import DIMENSIONLESS, Dimension, get_dimensions
+from brian2.units.fundamentalunits import DIMENSIONLESS, Dimension
 
 from ..errors import InputError
-from ..units import to_si, unit_name
+from ..units import to_si
 
 
 @dataclass(frozen=True)
@@ -79,31 +79,6 @@ def resolve_value(
     return si.reshape(size)
 
 
-def value_to_dict(value: Any) -> dict[str, Any]:
-    """A value in JSON form (distributions as their fields; arrays are stored separately)."""
-    if isinstance(value, Uniform):
-        return {
-            "distribution": "uniform",
-            "low": quantity_to_dict(value.low),
-            "high": quantity_to_dict(value.high),
-        }
-    if isinstance(value, Normal):
-        return {
-            "distribution": "normal",
-            "mean": quantity_to_dict(value.mean),
-            "std": quantity_to_dict(value.std),
-        }
-    return quantity_to_dict(value)
-
-
-def quantity_to_dict(value: Any) -> dict[str, Any]:
-    """A scalar quantity as ``{"value": SI float, "dim": [7 exponents]}`` (lossless)."""
-    array = np.asarray(value, dtype=np.float64)
-    if array.ndim != 0:
-        raise InputError("quantity_to_dict takes scalars; arrays are stored as arrays.")
-    return {"value": float(array), "dim": dim_to_list(get_dimensions(value))}
-
-
 def dim_to_list(dim: Dimension) -> list[float]:
     return [float(x) for x in dim._dims]
 
@@ -119,17 +94,3 @@ def with_dim(values: np.ndarray, dim: Dimension) -> Any:
     if dim is DIMENSIONLESS:
         return np.asarray(values)
     return Quantity(np.asarray(values), dim=dim)
-
-
-def value_from_dict(data: Any) -> Any:
-    """Inverse of :func:`value_to_dict`."""
-    kind = data.get("distribution")
-    if kind == "uniform":
-        return Uniform(value_from_dict(data["low"]), value_from_dict(data["high"]))
-    if kind == "normal":
-        return Normal(value_from_dict(data["mean"]), value_from_dict(data["std"]))
-    return with_dim(np.asarray(data["value"]), dim_from_list(data["dim"]))
-
-
-def describe_dim(dim: Dimension) -> str:
-    return unit_name(dim)

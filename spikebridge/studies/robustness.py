@@ -30,10 +30,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..bridge.brian_fc import run_fc
-from ..bridge.network_file import describe
-from ..bridge.perturb import KINDS, NoiseSchedule, delete_spikes
-from ..bridge.validate import readout, torch_rasters
+from ..bridge.perturb import KINDS, NoiseSchedule, delete_spikes, network_perturbations
+from ..bridge.validate import brian2_rasters, readout, torch_rasters
 from ..errors import InputError
 from ..io import write_json
 from ..learning.checkpoint import load_trained
@@ -117,7 +115,7 @@ class RobustnessSettings:
 
 def membrane_scales(net: SpikingFC, images: torch.Tensor) -> dict[str, float]:
     """Standard deviation of each membrane variable of ``net``'s layer on ``images``."""
-    model = net.neurons.model
+    model = net.network.plan.populations["hidden"].model
     with torch.no_grad():
         mem = net.layer(images)[1]
     per_variable = mem.reshape(*mem.shape[:-1], len(model.membrane), -1)
@@ -147,14 +145,10 @@ def perturbation_curves(
     scales = membrane_scales(net, images)
     schedule = NoiseSchedule.from_strengths(strengths, samples, scales)
     began = time.perf_counter()
-    raster = run_fc(
-        describe(net, config["seed"]),
-        images.numpy(),
-        device=device,
-        threads=threads,
-        schedule=schedule,
-        seed=seed,
-    )
+    tiled = np.tile(images.numpy(), (len(schedule.levels), 1, 1, 1))
+    raster = brian2_rasters(
+        net, tiled, device, threads, perturbations=network_perturbations(schedule, net, seed)
+    )[-1]
     seconds = time.perf_counter() - began
     if schedule.uses("deletion"):
         raster = delete_spikes(raster, schedule.per_window("deletion"), seed)

@@ -223,11 +223,14 @@ def compile_net(net: torch.nn.Module, mode: str) -> torch.nn.Module:
     parameters are ``net``'s: save and load ``net``'s state dict.
     """
     from .module import SpikingNeurons
+    from .network import SpikingNetwork
 
     if check_net_mode(mode) == "net":
         compiled: torch.nn.Module = torch.compile(net, options=LOOP_OPTIONS)  # type: ignore[assignment]
         return compiled
-    layers = [m for m in net.modules() if isinstance(m, SpikingNeurons)]
+    layers: list[SpikingNeurons | SpikingNetwork] = [
+        m for m in net.modules() if isinstance(m, SpikingNeurons | SpikingNetwork)
+    ]
     if mode != "none" and not layers:
         raise InputError(
             f"compile={mode!r} compiles spiking layers, and this net has none; use 'net' "

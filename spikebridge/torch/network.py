@@ -108,11 +108,15 @@ class SpikingNetwork(nn.Module):
         self.spike_fn = spike_fn or rectangular(first.model.surrogate_width)
         dtype = dtype or torch.get_default_dtype()
         self._steps: dict[tuple[Any, ...], NetworkStep] = {}
+        owner = {name: group[0] for group in self.plan.network.tied for name in group[1:]}
         for pop in self.plan.populations.values():
             for name, value in pop.parameters.items():
                 tensor = torch.as_tensor(np.asarray(value), dtype=dtype)
                 key = _buffer_name(pop.name, name)
-                if name in pop.trainable:
+                tied = owner.get(f"{pop.name}.{name}")
+                if tied is not None:  # the same nn.Parameter object as its group's first
+                    self.register_parameter(key, getattr(self, tied.replace(".", "__")))
+                elif name in pop.trainable:
                     self.register_parameter(key, nn.Parameter(tensor))
                 else:
                     self.register_buffer(key, tensor)
@@ -131,9 +135,6 @@ class SpikingNetwork(nn.Module):
                     self.register_parameter(name, nn.Parameter(tensor))
                 else:
                     self.register_buffer(name, tensor)
-            if projection.synapses.weight_scale is not None:
-                scale = torch.as_tensor(projection.synapses.weight_scale, dtype=dtype)
-                self.register_buffer(_buffer_name(projection.name, "_scale"), scale)
             for name, value in projection.values.items():
                 tensor = torch.as_tensor(np.asarray(value), dtype=dtype)
                 self.register_buffer(_buffer_name(projection.name, name), tensor)
@@ -200,6 +201,7 @@ class SpikingNetwork(nn.Module):
             return self.synapses
         return "matrix" if torch.is_grad_enabled() else "event"
 
+    @torch.compiler.disable  # code generation (a Brian2 build) is never traced
     def network_step(self, mode: str, driven: frozenset[tuple[str, str]]) -> NetworkStep:
         """The generated step for a delivery mode and set of driven parameters (cached)."""
         key = (mode, driven, self.detach_reset)
@@ -234,7 +236,8 @@ class SpikingNetwork(nn.Module):
         else:
             values = torch.ones(plan.synapses.size, dtype=reference.dtype, device=reference.device)
         if plan.synapses.weight_scale is not None:
-            values = values * getattr(self, _buffer_name(projection, "_scale"))
+            scale = torch.as_tensor(plan.synapses.weight_scale, device=values.device)
+            values = values * scale.to(values.dtype)
         parts.append(values)
         if plan.bias_index is not None:
             bias = getattr(self, _buffer_name(projection, "b"))
@@ -246,7 +249,7 @@ class SpikingNetwork(nn.Module):
         device, dtype = reference.device, reference.dtype
         params: dict[str, Any] = {}
         for name, (kind, owner, var) in step.params.items():
-            if kind in ("drive", "source_spikes", "source_values"):
+            if kind in ("drive", "source_spikes", "source_values", "hoisted"):
                 continue
             if name in step.indices:
                 params[name] = _to_device(step.indices[name], device)
@@ -326,6 +329,8 @@ class SpikingNetwork(nn.Module):
         params.update(self._params(step, batch))
         for name, value in (rates or {}).items():
             params[f"{name}__rates"] = torch.as_tensor(value, dtype=dtype, device=device)
+        if step.prepare is not None:  # loop-invariant values, once per run (differentiable)
+            params.update(step.prepare(params, self.plan.dt, self.spike_fn))
         state = self.initial_state(step, batch) if state is None else state
         options: dict[str, Any] = {"checkpoint_every": self.checkpoint_every}
         if self.compile_mode is not None:

@@ -40,7 +40,7 @@ refused with a clear error.
 from __future__ import annotations
 
 import linecache
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -92,6 +92,10 @@ class NetworkStep:
     linear: tuple[str, ...] = ()
     #: index tensors the step reads: name -> array
     indices: Mapping[str, Any] = field(default_factory=dict)
+    #: ``prepare(params, dt, spike_fn) -> {name: value}``: the loop-invariant values (summed
+    #: variables of constant inputs), computed once per run and passed in ``params``
+    prepare: Callable[..., dict[str, Any]] | None = None
+    prepare_source: str = ""
 
     @property
     def source(self) -> str:
@@ -151,6 +155,8 @@ class _Generator:
     ) -> None:
         self.plan, self.program, self.mode, self.driven = plan, program, mode, driven
         self.detach_reset = detach_reset
+        self.hoisted = _Writer()
+        self.hoisted_names: list[str] = []
         self.out = _Writer()
         self.params: dict[str, tuple[str, str, str | None]] = {}
         self.drives: dict[str, tuple[str, str]] = {}
@@ -291,7 +297,16 @@ class _Generator:
         ]
         body_start = len(out.lines)
         self._drive_overrides()
-        for block in self.program.blocks:
+        blocks = list(self.program.blocks)
+        while blocks:
+            block = blocks.pop(0)
+            if block.kind == "pathway" and self.mode == "matrix":
+                merged = [block]
+                while blocks and self._mergeable(merged[0], blocks[0]):
+                    merged.append(blocks.pop(0))
+                if len(merged) > 1:
+                    self._merged_pathways(merged)
+                    continue
             self._block(block)
         for (group, event), _ in sorted(self._delay_depths().items()):
             buffer = delay_name(group, event)
@@ -309,9 +324,10 @@ class _Generator:
         reads = [
             f"    {name} = params[{name!r}]"
             for name, (kind, _, _) in self.params.items()
-            if kind != "drive"
+            if kind not in ("drive", "hoisted")
         ]
         source = "\n".join(header + reads + out.lines[:body_start] + out.lines[body_start:]) + "\n"
+        prepare, prepare_source = self._prepare(reads)
         state_class = _state_class(f"{self.plan.name}_network", tuple(names))
         self.namespace["_0State"] = state_class
         filename = f"<spikebridge:network_{self.plan.name}_{self.mode}>"
@@ -338,7 +354,29 @@ class _Generator:
             dict(self.drives),
             tuple(self.linear),
             dict(self.indices),
+            prepare,
+            prepare_source,
         )
+
+    def _prepare(self, reads: list[str]) -> tuple[Callable[..., dict[str, Any]] | None, str]:
+        """The function computing the hoisted (loop-invariant) values, or None."""
+        if not self.hoisted_names:
+            return None, ""
+        lines = [
+            "def prepare(params, dt, spike_fn):",
+            '    """The loop-invariant values of network '
+            f"'{self.plan.name}' ({self.mode} delivery): summed variables of inputs that are "
+            'constant over a trial, computed once per run."""',
+            *[line for line in reads if "params['_0inv_" not in line],
+            *self.hoisted.lines,
+            "    return {" + ", ".join(f"{n!r}: {n}" for n in self.hoisted_names) + "}",
+        ]
+        source = "\n".join(lines) + "\n"
+        filename = f"<spikebridge:network_{self.plan.name}_{self.mode}_prepare>"
+        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+        scope = dict(self.namespace)
+        exec(compile(source, filename, "exec"), scope)
+        return scope["prepare"], source
 
     def _drive_overrides(self) -> None:
         """Driven parameters that synapses also write: the drive sets them at the start of a
@@ -502,10 +540,6 @@ class _Generator:
         statements = block.code.scalar_statements + block.code.vector_statements
         self._check_vectorisable(block, roles, statements)
         self.namespace["_0S"] = synapse_ops.MODES["event" if self.mode == "event" else "scatter"]
-        firing = self._index_tensor(projection, "pre" if block.prepost == "pre" else "post")
-        spikes, tables = self._delayed_spikes(projection, block, firing_group)
-        selection = "_0sel"
-        out.add(f"{selection} = _0S.select(({', '.join(spikes)},), {tables}, {firing})")
         matrix: dict[int, tuple[str | None, str | None, str]] = {}
         homogeneous = not isinstance(projection.delay_steps, np.ndarray) or block.prepost == "post"
         if self.mode == "matrix" and homogeneous:
@@ -513,11 +547,20 @@ class _Generator:
                 form = self._linear_form(block, projection, roles, stmt)
                 if form is not None:
                     matrix[id(stmt)] = form
-        used = self._used(statements, roles, skip=set(matrix))
-        locals_ = self._read(projection, roles, used, selection)
+        spikes, tables = self._delayed_spikes(projection, block, firing_group)
+        per_synapse = [stmt for stmt in statements if id(stmt) not in matrix]
+        selection = "_0sel"
+        locals_: list[str] = []
+        order = None
+        if per_synapse:  # the synapses the spikes arrive at (not needed by matrix forms)
+            firing = self._index_tensor(projection, "pre" if block.prepost == "pre" else "post")
+            out.add(f"{selection} = _0S.select(({', '.join(spikes)},), {tables}, {firing})")
+            used = self._used(statements, roles, skip=set(matrix))
+            locals_ = self._read(projection, roles, used, selection)
+            order = self._delivery_order(projection, block)
+            locals_.append(selection)
         renderer = TorchRenderer(block.code.variables)
         written_syn = []
-        order = self._delivery_order(projection, block)
         for stmt in statements:
             if id(stmt) in matrix:
                 self._render_linear(block, projection, roles, stmt, matrix[id(stmt)], spikes[0])
@@ -543,7 +586,48 @@ class _Generator:
         for identifier in dict.fromkeys(written_syn):
             full = self._read_name(projection, roles[identifier])
             out.add(f"{full} = _0S.store({full}, {identifier}, {selection})")
-        out.add(f"del {', '.join(dict.fromkeys([*locals_, selection]))}")
+        if locals_:
+            out.add(f"del {', '.join(dict.fromkeys(locals_))}")
+
+    def _mergeable(self, first: NetworkBlock, other: NetworkBlock) -> bool:
+        """Whether ``other`` is another pathway of ``first``'s projection with the same single
+        linear statement and wait (the paper's "each conv on each map": the matrix form of the
+        sum of the events' spikes is the sum of the matrix forms)."""
+        if other.kind != "pathway" or other.owner != first.owner or other.prepost != first.prepost:
+            return False
+        assert first.code is not None and other.code is not None
+        if first.code.abstract_code != other.code.abstract_code:
+            return False
+        statements = first.code.scalar_statements + first.code.vector_statements
+        if len(statements) != 1 or np.ndim(self._waits(first)) or np.ndim(self._waits(other)):
+            return False
+        if int(self._waits(first)) != int(self._waits(other)):
+            return False
+        projection = self.plan.projections[first.owner]
+        form = self._linear_form(first, projection, self._classify(first), statements[0])
+        return form is not None
+
+    def _merged_pathways(self, blocks: list[NetworkBlock]) -> None:
+        """Pathways of one projection with the same linear statement, as one matrix form of
+        the summed spikes of their events (matrix delivery)."""
+        first = blocks[0]
+        assert first.code is not None
+        projection = self.plan.projections[first.owner]
+        events = ", ".join(f"'{b.event}'" for b in blocks)
+        self.out.comment_block(
+            f"pathways {', '.join(b.name for b in blocks)} ({first.when}, {first.order:g}): on "
+            f"{events} of '{projection.source}', one matrix form of their summed spikes",
+            first.code.abstract_code,
+        )
+        gates = []
+        for block in blocks:
+            spikes, _ = self._delayed_spikes(projection, block, projection.source)
+            gates.append(spikes[0])
+        roles = self._classify(first)
+        statement = (first.code.scalar_statements + first.code.vector_statements)[0]
+        form = self._linear_form(first, projection, roles, statement)
+        assert form is not None
+        self._render_linear(first, projection, roles, statement, form, f"({' + '.join(gates)})")
 
     def _conditional(self, block: NetworkBlock, identifier: str, value: str, full: str) -> str:
         """``value`` under the written variable's conditional write (``unless refractory``)."""
@@ -617,6 +701,12 @@ class _Generator:
         delays = np.broadcast_to(np.asarray(delay), (len(firing),))
         n_firing = self.plan.size_of(firing_group)
         tables: list[Any] = []
+        if self.mode == "matrix" and len(groups) == 1:
+            groups_tables: list[Any] = [None]
+            name = f"_0tables_{block.name}"
+            self.indices[name] = groups_tables
+            self.params.setdefault(name, ("tables", projection.name, block.name))
+            return spikes, name
         for d in groups:
             members = np.flatnonzero(delays == d)
             if self.mode == "event":
@@ -764,27 +854,78 @@ class _Generator:
         changed = self._conditional(block, stmt.var, f"{full} {sign} {value}", full)
         self.out.add(f"{full} = {changed}")
 
+    def _invariant(self, block: NetworkBlock, roles: Mapping[str, tuple[str, str, str]]) -> bool:
+        """Whether a summed block reads only constant values over a trial: synaptic
+        parameters no code writes, value and constant sources, constants (not ``t``)."""
+        assert block.code is not None
+        statements = block.code.scalar_statements + block.code.vector_statements
+        used = set()
+        for stmt in statements:
+            used |= _identifiers(stmt.expr)
+        if "t" in used:
+            return False
+        projection = self.plan.projections[block.owner]
+        written = set(self.program.synaptic_writes.get(projection.name, ()))
+        written |= set(projection.synapse.state_variables)
+        for identifier in used & set(roles):
+            role, owner, var = roles[identifier]
+            if role == "syn" and var in written:
+                return False
+            if role in ("pre", "post") and not (
+                owner in self.plan.sources
+                and type(self.plan.sources[owner]).__name__ in ("ValueSource", "ConstantSource")
+            ):
+                return False
+        return True
+
     def _summed(self, block: NetworkBlock) -> None:
         assert block.code is not None and block.summed_target is not None
         projection = self.plan.projections[block.owner]
-        out = self.out
-        out.comment_block(
-            f"summed variable '{block.summed_target}' of '{projection.name}' "
-            f"({block.when}, {block.order:g})",
-            block.code.abstract_code,
-        )
         roles = self._classify(block)
-        statements = block.code.scalar_statements + block.code.vector_statements
         owner, var = self._owner_var(block, block.summed_target)
         target = self._full(owner, var)
+        title = (
+            f"summed variable '{block.summed_target}' of '{projection.name}' "
+            f"({block.when}, {block.order:g})"
+        )
+        if self._invariant(block, roles):
+            name = f"_0inv_{block.name}"
+            self.out.add(f"# -- {title}: constant over a trial, computed by prepare() --")
+            self.out.add(f"{target} = _0O.fit(params[{name!r}], {target})")
+            self.params[name] = ("hoisted", projection.name, block.name)
+            main, self.out = self.out, self.hoisted
+            try:
+                self._summed_value(block, projection, roles, title)
+                self.out.add(f"{name} = _0sum")
+            finally:
+                self.out = main
+            self.hoisted_names.append(name)
+            return
+        self._summed_value(block, projection, roles, title)
+        self.out.add(f"{target} = _0O.fit(_0sum, {target})")
+        self.out.add("del _0sum")
+
+    def _summed_value(
+        self,
+        block: NetworkBlock,
+        projection: ProjectionPlan,
+        roles: Mapping[str, tuple[str, str, str]],
+        title: str,
+    ) -> None:
+        """Lines computing a summed variable's value into ``_0sum``."""
+        assert block.code is not None and block.summed_target is not None
+        out = self.out
+        out.comment_block(title, block.code.abstract_code)
+        statements = block.code.scalar_statements + block.code.vector_statements
         side = "post" if block.indices.get(block.summed_target) == "_postsynaptic_idx" else "pre"
+        n = self.plan.size_of(projection.target if side == "post" else projection.source)
         *temps, last = statements
         form = None
         if self.mode == "matrix" and last.var == "_synaptic_var" and not temps and side == "post":
             form = self._linear_form(block, projection, roles, last)
         if form is not None:
             self._render_linear(block, projection, roles, last, form, None)
-            out.add(f"{target} = _0linear.expand_as({target})")
+            out.add("_0sum = _0linear")
             out.add("del _0linear")
             return
         locals_ = self._read(projection, roles, self._used(statements, roles, set()), None)
@@ -793,8 +934,18 @@ class _Generator:
             out.add(f"{stmt.var} = {renderer.render_expr(stmt.expr)}")
             locals_.append(stmt.var)
         target_index = self._index_tensor(projection, side)
-        out.add(f"{target} = _0O.total({target}, {target_index}, _synaptic_var, {projection.size})")
+        like = self._like()
+        out.add(f"_0sum = _0O.total({n}, {target_index}, _synaptic_var, {projection.size}, {like})")
         out.add(f"del {', '.join(dict.fromkeys(locals_))}")
+
+    def _like(self) -> str:
+        """A float tensor of the network's dtype and device among the params."""
+        for name, (kind, _, _) in self.params.items():
+            if kind in ("parameter", "synaptic", "weight", "source_values"):
+                return name
+        first = next(iter(self.plan.populations.values()))
+        name = first.model.parameter_names[0]
+        return self._full(first.name, name)
 
     def _synaptic_update(self, block: NetworkBlock) -> None:
         assert block.code is not None

@@ -39,14 +39,20 @@ def gather(values: Tensor | float, index: Tensor) -> Tensor | float:
     return values[..., index]
 
 
-def total(target: Tensor, index: Tensor, values: Tensor | float, n_syn: int) -> Tensor:
-    """A summed variable: ``sum_s values[s]`` onto ``target``'s neurons ``index[s]``, from 0 and
-    in synapse order (Brian2's summed-variable loop); the shape of ``target``."""
-    values = torch.as_tensor(values, dtype=target.dtype, device=target.device)
-    shape = torch.broadcast_shapes(target.shape[:-1], values.shape[:-1] if values.dim() else ())
-    values = values.expand(*shape, n_syn)
-    out = target.new_zeros(*shape, target.shape[-1])
-    return out.index_add(-1, index, values)
+def total(n: int, index: Tensor, values: Tensor | float, n_syn: int, like: Tensor) -> Tensor:
+    """A summed variable: ``sum_s values[s]`` onto neurons ``index[s]`` of ``n``, from 0 and in
+    synapse order (Brian2's summed-variable loop); float type and device of ``like``."""
+    values = torch.as_tensor(values, dtype=like.dtype, device=like.device)
+    batch = values.shape[:-1] if values.dim() else ()
+    values = values.expand(*batch, n_syn)
+    return values.new_zeros(*batch, n).index_add(-1, index, values)
+
+
+def fit(value: Tensor, target: Tensor) -> Tensor:
+    """``value`` in the shape of ``target`` (a summed variable or a hoisted value assigned to a
+    population's variable of shape ``[*batch, n]``)."""
+    shape = torch.broadcast_shapes(value.shape, target.shape)
+    return value.expand(shape)
 
 
 def push(buffer: Tensor, spikes: Tensor) -> Tensor:
