@@ -14,7 +14,6 @@ import importlib
 import importlib.resources
 import importlib.util
 import math
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -28,6 +27,7 @@ from brian2.stateupdaters.base import StateUpdateMethod
 from brian2.units.fundamentalunits import DIMENSIONLESS, Dimension, get_dimensions
 
 from .errors import MethodError, ModelFileError, ParameterError, UnknownModelError
+from .io import import_file
 from .units import scale_of, to_si, unit_name
 
 EQUATIONS_PACKAGE = "spikebridge.equations"
@@ -284,20 +284,12 @@ def load_model(name_or_path: str | Path) -> NeuronModel:
 
 
 def _import_file(path: Path) -> ModuleType:
-    module_name = f"_spikebridge_user_model_{abs(hash(str(path.resolve())))}"
-    spec = importlib.util.spec_from_file_location(module_name, path)
-    if spec is None or spec.loader is None:
-        raise ModelFileError(f"Cannot import model file '{path}'.")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    try:
-        spec.loader.exec_module(module)
-    except Exception as exc:
-        raise ModelFileError(
-            f"Model file '{path}' failed to import: {type(exc).__name__}: {exc}. "
-            "A model file is a Python module that defines EQUATIONS, METHOD, PARAMETERS, ..."
-        ) from exc
-    return module
+    return import_file(
+        path,
+        "model file",
+        ModelFileError,
+        " A model file is a Python module that defines EQUATIONS, METHOD, PARAMETERS, ...",
+    )
 
 
 def model_from_module(module: ModuleType, name: str) -> NeuronModel:

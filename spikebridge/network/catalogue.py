@@ -15,13 +15,13 @@ import importlib
 import importlib.resources
 import importlib.util
 import inspect
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 from ..errors import InputError, UnknownModelError
+from ..io import import_file
 from .description import Network
 
 NETWORKS_PACKAGE = "spikebridge.networks"
@@ -44,18 +44,7 @@ def load_network_module(name_or_path: str | Path) -> ModuleType:
     if key.endswith(".py") or path.is_file():
         if not path.is_file():
             raise UnknownModelError(f"Network file '{path}' does not exist.")
-        name = f"_spikebridge_user_network_{abs(hash(str(path.resolve())))}"
-        spec = importlib.util.spec_from_file_location(name, path)
-        if spec is None or spec.loader is None:
-            raise InputError(f"Cannot import network file '{path}'.")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        try:
-            spec.loader.exec_module(module)
-        except Exception as exc:
-            raise InputError(
-                f"Network file '{path}' failed to import: {type(exc).__name__}: {exc}"
-            ) from exc
+        module = import_file(path, "network file", InputError)
     else:
         if key not in list_networks():
             raise UnknownModelError(
