@@ -12,7 +12,7 @@ self-sustained (no external input). Euler, dt = 0.1 ms.
 
 from brian2 import ms, mV, nS
 
-from spikebridge.network import Network, Normal, Population, Probability, Projection, Synapse
+from spikebridge.network import Network, Normal, Population, ei_projections
 
 
 def build(n: int = 4000, p: float = 0.02, duration_ms: float = 200.0, seed: int = 1) -> Network:
@@ -24,19 +24,7 @@ def build(n: int = 4000, p: float = 0.02, duration_ms: float = 200.0, seed: int 
     }
     exc = Population("exc", "lif_coba", n_e, initial=initial, seed=seed)
     inh = Population("inh", "lif_coba", n - n_e, initial=initial, seed=seed + 1)
-    excitatory = Synapse("w : siemens", on_pre="g_e_post += w")
-    inhibitory = Synapse("w : siemens", on_pre="g_i_post += w")
-    projections = [
-        Projection(f"{a}{b}", src, dst, syn, Probability(p, seed=seed + 10 + k), weights=w)
-        for k, (a, b, src, dst, syn, w) in enumerate(
-            [
-                ("e", "e", "exc", "exc", excitatory, 6 * nS),
-                ("e", "i", "exc", "inh", excitatory, 6 * nS),
-                ("i", "e", "inh", "exc", inhibitory, 67 * nS),
-                ("i", "i", "inh", "inh", inhibitory, 67 * nS),
-            ]
-        )
-    ]
+    projections = ei_projections(p, 6 * nS, 67 * nS, seed=seed)
     return Network(
         "coba",
         0.1 * ms,

@@ -10,7 +10,7 @@ Exact integration (the equations are linear), dt = 0.1 ms.
 
 from brian2 import ms, mV
 
-from spikebridge.network import Network, Population, Probability, Projection, Synapse, Uniform
+from spikebridge.network import Network, Population, Uniform, ei_projections
 
 
 def build(n: int = 4000, p: float = 0.02, duration_ms: float = 200.0, seed: int = 1) -> Network:
@@ -18,19 +18,7 @@ def build(n: int = 4000, p: float = 0.02, duration_ms: float = 200.0, seed: int 
     initial = {"v": Uniform(-60 * mV, -50 * mV)}
     exc = Population("exc", "lif_cuba", n_e, initial=initial, seed=seed)
     inh = Population("inh", "lif_cuba", n - n_e, initial=initial, seed=seed + 1)
-    excitatory = Synapse("w : volt", on_pre="g_e_post += w")
-    inhibitory = Synapse("w : volt", on_pre="g_i_post += w")
-    projections = [
-        Projection(name, src, dst, syn, Probability(p, seed=seed + 10 + k), weights=w)
-        for k, (name, src, dst, syn, w) in enumerate(
-            [
-                ("ee", "exc", "exc", excitatory, 1.62 * mV),
-                ("ei", "exc", "inh", excitatory, 1.62 * mV),
-                ("ie", "inh", "exc", inhibitory, -9 * mV),
-                ("ii", "inh", "inh", inhibitory, -9 * mV),
-            ]
-        )
-    ]
+    projections = ei_projections(p, 1.62 * mV, -9 * mV, unit="volt", seed=seed)
     return Network(
         "cuba",
         0.1 * ms,

@@ -10,7 +10,7 @@ g_e ~ N(40, 15) nS, g_i ~ N(200, 120) nS. Exponential Euler, dt = 0.1 ms.
 
 from brian2 import ms, mV, nS
 
-from spikebridge.network import Network, Normal, Population, Probability, Projection, Synapse
+from spikebridge.network import Network, Normal, Population, ei_projections
 
 
 def build(n: int = 4000, p: float = 0.02, duration_ms: float = 200.0, seed: int = 1) -> Network:
@@ -22,19 +22,7 @@ def build(n: int = 4000, p: float = 0.02, duration_ms: float = 200.0, seed: int 
     }
     exc = Population("exc", "hh_coba", n_e, initial=initial, seed=seed)
     inh = Population("inh", "hh_coba", n - n_e, initial=initial, seed=seed + 1)
-    excitatory = Synapse("w : siemens", on_pre="g_e_post += w")
-    inhibitory = Synapse("w : siemens", on_pre="g_i_post += w")
-    projections = [
-        Projection(name, src, dst, syn, Probability(p, seed=seed + 10 + k), weights=w)
-        for k, (name, src, dst, syn, w) in enumerate(
-            [
-                ("ee", "exc", "exc", excitatory, 6 * nS),
-                ("ei", "exc", "inh", excitatory, 6 * nS),
-                ("ie", "inh", "exc", inhibitory, 67 * nS),
-                ("ii", "inh", "inh", inhibitory, 67 * nS),
-            ]
-        )
-    ]
+    projections = ei_projections(p, 6 * nS, 67 * nS, seed=seed)
     return Network(
         "hh_coba",
         0.1 * ms,

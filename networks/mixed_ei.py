@@ -11,7 +11,7 @@ Euler for HH, Euler for LIF) on one dt = 0.1 ms.
 
 from brian2 import ms, mV, namp, nS
 
-from spikebridge.network import Network, Population, Probability, Projection, Synapse, Uniform
+from spikebridge.network import Network, Population, Uniform, ei_projections
 
 
 def build(n: int = 1000, p: float = 0.05, duration_ms: float = 200.0, seed: int = 1) -> Network:
@@ -32,19 +32,7 @@ def build(n: int = 1000, p: float = 0.05, duration_ms: float = 200.0, seed: int 
         initial={"v": Uniform(-60 * mV, -50 * mV)},
         seed=seed + 1,
     )
-    excitatory = Synapse("w : siemens", on_pre="g_e_post += w")
-    inhibitory = Synapse("w : siemens", on_pre="g_i_post += w")
-    projections = [
-        Projection(name, src, dst, syn, Probability(p, seed=seed + 10 + k), weights=w)
-        for k, (name, src, dst, syn, w) in enumerate(
-            [
-                ("ee", "exc", "exc", excitatory, 6 * nS),
-                ("ei", "exc", "inh", excitatory, 6 * nS),
-                ("ie", "inh", "exc", inhibitory, 67 * nS),
-                ("ii", "inh", "inh", inhibitory, 67 * nS),
-            ]
-        )
-    ]
+    projections = ei_projections(p, 6 * nS, 67 * nS, seed=seed)
     return Network(
         "mixed_ei",
         0.1 * ms,

@@ -8,7 +8,9 @@ themselves (recurrent, their spikes of the previous step) and onto ``classes`` o
 LIF neurons (the same step), with a bias onto the outputs from a constant source. The
 ``layered`` schedule gives the deep-learning order. Weights are drawn like
 ``torch.nn.Linear``'s (uniform within 1/sqrt(fan-in)) from ``seed`` and are trainable;
-predictions are the output neurons' spike counts.
+predictions are the output neurons' spike counts. The input's default values (one trial,
+uniform in [0, 3) from ``seed``) let ``spikebridge network run`` and ``parity`` run it as is;
+a run's inputs replace them (``inputs={"pixels": [trials, inputs]}``).
 """
 
 import numpy as np
@@ -34,6 +36,7 @@ def build(
     inputs: int = 64, hidden: int = 128, classes: int = 10, steps: int = 25, seed: int = 1
 ) -> Network:
     rng = np.random.default_rng(seed)
+    values = np.random.default_rng([seed, 1]).uniform(0, 3, inputs)  # the default trial
     summed = Synapse("w : 1\nI_post = w * x_pre : 1 (summed)")
     spikes = Synapse("w : 1", on_pre="I_post += w")
     lif = {"decay": 0.2, "theta": 0.3}
@@ -44,7 +47,10 @@ def build(
             Population("hidden", "lif_dl", hidden, parameters=lif),
             Population("output", "lif_dl", classes, parameters=lif),
         ),
-        (ValueSource("pixels", inputs, constant_unit=True), ConstantSource("one")),
+        (
+            ValueSource("pixels", inputs, values=values, constant_unit=True),
+            ConstantSource("one"),
+        ),
         (
             Projection(
                 "input",

@@ -16,6 +16,7 @@ code for it into one step function (:class:`spikebridge.torch.network.SpikingNet
 >>> result = simulate_network(net, engine="torch", duration=100 * ms)
 """
 
+from .builders import ei_projections
 from .catalogue import build_options, list_networks, load_network_module, network_from
 from .connectivity import (
     Chain,
@@ -79,6 +80,7 @@ __all__ = [
     "ValueSource",
     "build_options",
     "coupled_population",
+    "ei_projections",
     "list_networks",
     "load_network",
     "load_network_module",

@@ -224,14 +224,28 @@ class Sparse(Connectivity):
 
 
 # -- random rules ------------------------------------------------------------------------------
+class _RandomRule(Connectivity):
+    """A rule drawn once per process (cached) into a synapse list sorted by pre, then post."""
+
+    structured: ClassVar[bool] = False
+
+    def synapses(self, n_pre: int, n_post: int) -> SynapseArrays:
+        return _drawn(self, n_pre, n_post)  # type: ignore[arg-type]
+
+    def apply(self, x: Tensor, weight: Tensor | None, n_post: int) -> Tensor:
+        arrays = self.synapses(x.shape[-1], n_post)
+        pre = torch.as_tensor(arrays.pre, device=x.device)
+        post = torch.as_tensor(arrays.post, device=x.device)
+        return _scatter(x, pre, post, weight, n_post)
+
+
 @dataclass(frozen=True)
-class Probability(Connectivity):
+class Probability(_RandomRule):
     """Each ordered pair ``(i, j)`` connected independently with probability ``p``
     (Brian2's ``connect(p=...)``), drawn once with numpy's generator from ``seed``.
     ``autapses``: allow ``i -> i`` when source and target are the same population."""
 
     kind: ClassVar[str] = "probability"
-    structured: ClassVar[bool] = False
     p: float = 0.1
     seed: int = 0
     autapses: bool = False
@@ -249,15 +263,6 @@ class Probability(Connectivity):
     def weight_shape(self, n_pre: int, n_post: int) -> tuple[int, ...]:
         return (self.synapses(n_pre, n_post).size,)
 
-    def synapses(self, n_pre: int, n_post: int) -> SynapseArrays:
-        return _drawn(self, n_pre, n_post)
-
-    def apply(self, x: Tensor, weight: Tensor | None, n_post: int) -> Tensor:
-        arrays = self.synapses(x.shape[-1], n_post)
-        pre = torch.as_tensor(arrays.pre, device=x.device)
-        post = torch.as_tensor(arrays.post, device=x.device)
-        return _scatter(x, pre, post, weight, n_post)
-
     def to_dict(self) -> dict[str, Any]:
         return {
             "kind": self.kind,
@@ -269,12 +274,11 @@ class Probability(Connectivity):
 
 
 @dataclass(frozen=True)
-class FixedInDegree(Connectivity):
+class FixedInDegree(_RandomRule):
     """Each target neuron receives from ``k`` distinct source neurons, uniformly drawn once
     from ``seed``. ``autapses``: allow ``i -> i`` for a projection onto its own source."""
 
     kind: ClassVar[str] = "fixed_in_degree"
-    structured: ClassVar[bool] = False
     k: int = 1
     seed: int = 0
     autapses: bool = False
@@ -294,15 +298,6 @@ class FixedInDegree(Connectivity):
 
     def weight_shape(self, n_pre: int, n_post: int) -> tuple[int, ...]:
         return (n_post * self.k,)
-
-    def synapses(self, n_pre: int, n_post: int) -> SynapseArrays:
-        return _drawn(self, n_pre, n_post)
-
-    def apply(self, x: Tensor, weight: Tensor | None, n_post: int) -> Tensor:
-        arrays = self.synapses(x.shape[-1], n_post)
-        pre = torch.as_tensor(arrays.pre, device=x.device)
-        post = torch.as_tensor(arrays.post, device=x.device)
-        return _scatter(x, pre, post, weight, n_post)
 
     def to_dict(self) -> dict[str, Any]:
         return {
