@@ -686,20 +686,11 @@ def run_network_brian2(
                 values = np.asarray(getattr(monitor, f"{var}_"), dtype=np.float64).T
                 n = values.shape[1]
                 traces[name] = values.reshape(run.trials, window, n)[:, : run.n_steps].copy()
-    return NetworkResult(
-        network=plan.name,
-        engine=f"brian2:{device}",
-        dtype=dtype,
-        dt=plan.dt,
-        n_steps=run.n_steps,
-        trials=run.trials,
-        sizes={name: pop.n for name, pop in plan.populations.items()},
-        spikes=spikes,
-        traces=traces,
-        loop_seconds=tuple(loops),
-        metadata={
-            "threads": threads,
-            "timer": "binary" if standalone else "wall",
-            "wall_seconds": time.perf_counter() - started,
-        },
+    metadata = {
+        "threads": threads,
+        "timer": "binary" if standalone else "wall",
+        "wall_seconds": time.perf_counter() - started,
+    }
+    return NetworkResult.of_run(
+        run, f"brian2:{device}", dtype, spikes, traces, tuple(loops), metadata
     )

@@ -80,13 +80,20 @@ def conv_network(
     channels, size, half = spec.width, IMAGE_SIZE, IMAGE_SIZE // 2
     shapes = ((channels, size, size), (channels, half, half))
     trainable = tuple(sorted(model.shared_parameters))
-    layer1 = Population("layer1", model, shapes[0], trainable=trainable, seed=seed,
-                        parameters=_column_parameters(model, spec, shapes[0], seed))  # fmt: skip
+    layer1 = Population(
+        "layer1",
+        model,
+        shapes[0],
+        trainable=trainable,
+        seed=seed,
+        parameters=_column_parameters(model, spec, shapes[0], seed),
+    )
     second = _column_parameters(model, spec, shapes[1], seed + 1)
     for name in model.shared_parameters:  # one 3->1 map for both layers, as in the paper
         second[name] = layer1.parameters[name]
-    layer2 = Population("layer2", model, shapes[1], trainable=trainable, seed=seed + 1,
-                        parameters=second)  # fmt: skip
+    layer2 = Population(
+        "layer2", model, shapes[1], trainable=trainable, seed=seed + 1, parameters=second
+    )
     inputs = model.inputs
     conv1 = [nn.Conv2d(1, channels, KERNEL, padding=1, dtype=dtype) for _ in inputs]  # paper's
     conv2 = [nn.Conv2d(channels, channels, KERNEL, padding=1, dtype=dtype) for _ in inputs]
@@ -98,29 +105,43 @@ def conv_network(
         assert bias1 is not None and bias2 is not None
         projections.append(
             Projection(
-                f"conv1_{j}", "pixels", "layer1", summed(name),
+                f"conv1_{j}",
+                "pixels",
+                "layer1",
+                summed(name),
                 Conv2d((1, size, size), channels, (KERNEL, KERNEL), padding=(1, 1)),
                 weights=conv1[j].weight.detach().double().numpy(),
-                bias=bias1.detach().double().numpy(), trainable=True,
+                bias=bias1.detach().double().numpy(),
+                trainable=True,
             )
-        )  # fmt: skip
+        )
         projections.append(
             Projection(
-                f"conv2_{j}", "layer1", "layer2",
+                f"conv2_{j}",
+                "layer1",
+                "layer2",
                 Synapse("w : 1", on_pre={p: f"{name}_post += w" for p in spikes}, on_event=spikes),
-                Chain((
-                    Pool2d(shapes[0], (2, 2)),
-                    Conv2d((channels, half, half), channels, (KERNEL, KERNEL), padding=(1, 1)),
-                )),
-                weights=conv2[j].weight.detach().double().numpy(), trainable=True,
+                Chain(
+                    (
+                        Pool2d(shapes[0], (2, 2)),
+                        Conv2d((channels, half, half), channels, (KERNEL, KERNEL), padding=(1, 1)),
+                    )
+                ),
+                weights=conv2[j].weight.detach().double().numpy(),
+                trainable=True,
             )
-        )  # fmt: skip
+        )
         projections.append(
             Projection(
-                f"bias2_{j}", "events", "layer2", summed(name), ChannelBias(shapes[1]),
-                weights=bias2.detach().double().numpy(), trainable=True,
+                f"bias2_{j}",
+                "events",
+                "layer2",
+                summed(name),
+                ChannelBias(shapes[1]),
+                weights=bias2.detach().double().numpy(),
+                trainable=True,
             )
-        )  # fmt: skip
+        )
     return Network(
         network_name(spec),
         network_dt(spec),

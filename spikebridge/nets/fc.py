@@ -83,15 +83,24 @@ def fc_network(
         weight = linear.weight.detach().double().numpy() * spec.weight_scale
         projections.append(
             Projection(
-                f"input_{j}", "pixels", "hidden", summed(name), Dense(),
-                weights=np.ascontiguousarray(weight.T), bias=linear.bias.detach().double().numpy(),
+                f"input_{j}",
+                "pixels",
+                "hidden",
+                summed(name),
+                Dense(),
+                weights=np.ascontiguousarray(weight.T),
+                bias=linear.bias.detach().double().numpy(),
                 trainable=True,
             )
-        )  # fmt: skip
+        )
     hidden = Population(
-        "hidden", model, spec.width, parameters=dict(spec.parameters),
-        trainable=tuple(sorted(model.shared_parameters)), seed=seed,
-    )  # fmt: skip
+        "hidden",
+        model,
+        spec.width,
+        parameters=dict(spec.parameters),
+        trainable=tuple(sorted(model.shared_parameters)),
+        seed=seed,
+    )
     return Network(
         network_name(spec),
         network_dt(spec),

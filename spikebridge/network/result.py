@@ -11,9 +11,12 @@ from __future__ import annotations
 import statistics
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from .run import NetworkRun
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,33 @@ class NetworkResult:
     traces: Mapping[str, np.ndarray] = field(default_factory=dict)
     loop_seconds: tuple[float, ...] = ()
     metadata: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of_run(
+        cls,
+        run: NetworkRun,
+        engine: str,
+        dtype: str,
+        spikes: Mapping[str, np.ndarray],
+        traces: Mapping[str, np.ndarray],
+        loop_seconds: tuple[float, ...],
+        metadata: Mapping[str, Any],
+    ) -> NetworkResult:
+        """The result of ``run`` on an engine (sizes and timing from the run)."""
+        plan = run.plan
+        return cls(
+            network=plan.name,
+            engine=engine,
+            dtype=dtype,
+            dt=plan.dt,
+            n_steps=run.n_steps,
+            trials=run.trials,
+            sizes={name: pop.n for name, pop in plan.populations.items()},
+            spikes=dict(spikes),
+            traces=dict(traces),
+            loop_seconds=loop_seconds,
+            metadata=dict(metadata),
+        )
 
     def events(self, population: str, event: str = "spike") -> np.ndarray:
         """``(trial, step, neuron)`` rows of one population's event."""

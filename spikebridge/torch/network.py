@@ -337,9 +337,12 @@ class SpikingNetwork(nn.Module):
             from . import compiled
 
             extra = self.compile_options
+            # event delivery gathers as many synapses as spikes arrived: sizes that change
+            # every step, traced as symbolic sizes after the first change (automatic dynamic)
+            dynamic = None if mode == "event" else False
             if self.compile_mode == "step":
                 options["step_fn"] = compiled.compile_step(
-                    step.generated, dtype=dtype, device=device, options=extra
+                    step.generated, dtype=dtype, device=device, options=extra, dynamic=dynamic
                 )
             else:
                 options["chunk_fn"] = compiled.compile_chunk(
@@ -347,6 +350,7 @@ class SpikingNetwork(nn.Module):
                     dtype=dtype,
                     device=device,
                     options=None if extra is None else {**compiled.LOOP_OPTIONS, **extra},
+                    dynamic=dynamic,
                 )
                 options["chunk_steps"] = compiled.loop_chunk_steps(steps)
         names = []
@@ -509,7 +513,7 @@ def run_network_torch(
         for name, values in run.values.items():
             if isinstance(plan.sources[name], ValueSource):
                 size = plan.sources[name].size
-                inputs[name] = np.broadcast_to(values[:, :size], (run.trials, size))
+                inputs[name] = np.array(np.broadcast_to(values[:, :size], (run.trials, size)))
         for name, trains in run.spikes.items():
             full = np.broadcast_to(trains, (run.trials, run.n_steps, trains.shape[-1]))
             inputs[name] = np.ascontiguousarray(np.moveaxis(full, 1, 0)).astype(np.float64)
@@ -555,22 +559,13 @@ def run_network_torch(
             name: np.moveaxis(trace.double().cpu().numpy(), 0, 1).copy()
             for name, trace in output.traces.items()
         }
-    return NetworkResult(
-        network=plan.name,
-        engine=f"torch:{torch_device}",
-        dtype=dtype,
-        dt=plan.dt,
-        n_steps=run.n_steps,
-        trials=run.trials,
-        sizes={name: pop.n for name, pop in plan.populations.items()},
-        spikes=spikes,
-        traces=traces,
-        loop_seconds=tuple(loop_seconds),
-        metadata={
-            "synapses": net.delivery(),
-            "compiled": net.compile_mode,
-            "setup_seconds": compile_seconds,
-            "wall_seconds": time.perf_counter() - started,
-            "torch_threads": torch.get_num_threads(),
-        },
+    metadata = {
+        "synapses": net.delivery(),
+        "compiled": net.compile_mode,
+        "setup_seconds": compile_seconds,
+        "wall_seconds": time.perf_counter() - started,
+        "torch_threads": torch.get_num_threads(),
+    }
+    return NetworkResult.of_run(
+        run, f"torch:{torch_device}", dtype, spikes, traces, tuple(loop_seconds), metadata
     )

@@ -29,7 +29,21 @@ synapse_ops`) follow Brian2's order exactly; ``"matrix"`` renders a statement wh
 right-hand side is the projection's weight times factors of presynaptic, postsynaptic
 and constant terms (``g_post += w``, ``I_post = w * x_pre (summed)``) as the
 connectivity's matrix form (a matrix product, a convolution; differentiable, with a
-different order of summation) and every other statement as ``"scatter"``.
+different order of summation) and every other statement as ``"scatter"``; the pathways of
+one projection with the same such statement (one per event of a multi-event model) become
+one matrix form of their summed spikes.
+
+Three more rules:
+
+* a summed variable whose expression reads only constants over a trial (weights no code
+  writes, value and constant sources, no ``t``) is computed once per run by a generated
+  ``prepare`` function (the same expression; loop-invariant code motion, as Brian2 itself
+  hoists constant subexpressions within a step);
+* a pathway that runs before its firing group's threshold within a step (the ``layered``
+  schedule's recurrent and backward projections) delivers the previous step's spikes, as
+  Brian2's spike space still holds them: a delay line of the waits (delay plus this lag);
+* code generation reads the owners of Brian2's variables during extraction only (Brian2
+  refers to them weakly); the step holds no reference to Brian2 objects.
 
 Brian2's vectorisation rule applies: a pathway may change a pre- or postsynaptic
 variable only by ``+=``/``-=`` and must not read it (Brian2 would then apply the
