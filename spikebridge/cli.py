@@ -21,6 +21,7 @@ spikebridge network list [--json]
 spikebridge network show FILE [--set NAME=VALUE] [--torch]
 spikebridge network run FILE [--engine brian2|torch] [--device D] [--duration MS] --out DIR
 spikebridge network parity FILE [--device D] [--dtype float64|float32] [--duration MS] [--json]
+spikebridge network validate FILE --inputs TRIALS.npz [--readout POP] [--samples N] [--json]
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The ``spikebridge network list|show|run|parity`` commands.
+"""The ``spikebridge network list|show|run|parity|validate`` commands.
 
 ``FILE`` is a catalogue name (``spikebridge network list``), a network module (``.py``
 with ``build(**options)``) or a saved network (``.npz``); ``--set name=value`` passes a
@@ -137,6 +137,40 @@ def _parity(args: argparse.Namespace) -> int:
     return 0 if report.within_tolerance else 1
 
 
+def _validate(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    import numpy as np
+
+    from .bridge import validate_network
+    from .errors import InputError
+    from .network import network_from
+
+    network = network_from(args.file, _options(args.set))
+    path = Path(args.inputs)
+    if not path.is_file():
+        raise InputError(f"No inputs file at {path}; write one with numpy.savez.")
+    with np.load(path, allow_pickle=False) as archive:
+        arrays = {key: archive[key] for key in archive.files}
+    targets = arrays.pop(args.targets, None)
+    report = validate_network(
+        network,
+        arrays,
+        targets=targets,
+        readout=args.readout,
+        n_steps=args.steps,
+        samples=args.samples,
+        device=args.device,
+        dtype=args.dtype,
+    )
+    if args.json:
+        print(json.dumps(report))
+    else:
+        for key, value in report.items():
+            print(f"{key:>24}: {value}")
+    return 0 if report["spike_train_agreement"] == 1.0 or args.dtype == "float32" else 1
+
+
 def add_network_commands(sub: Any) -> None:
     """Add ``network`` and its subcommands to the top-level parser's subparsers."""
     from .torch.network import SYNAPSE_MODES
@@ -204,3 +238,35 @@ def add_network_commands(sub: Any) -> None:
     )
     parity.add_argument("--json", action="store_true", help="print one JSON object")
     parity.set_defaults(run=_parity)
+
+    validating = commands.add_parser(
+        "validate",
+        help="run a (trained) network on given trials in Brian2 and torch, compare (exit 1 if "
+        "a float64 trial differs)",
+    )
+    common(validating)
+    validating.add_argument(
+        "--inputs",
+        required=True,
+        help=".npz with one array per source (values [N, n], spikes [N, T, n]) or "
+        "'pop.var' drive ([N, T, n]), N trials",
+    )
+    validating.add_argument(
+        "--targets",
+        default="targets",
+        help="the array of class labels in --inputs (default 'targets')",
+    )
+    validating.add_argument(
+        "--readout", default=None, help="population whose most active neuron is the prediction"
+    )
+    validating.add_argument(
+        "--steps",
+        type=int,
+        default=None,
+        help="time steps per trial (default: the network's duration)",
+    )
+    validating.add_argument("--samples", type=int, default=None, help="trials (default: all)")
+    validating.add_argument("--device", default="cpp_standalone", help="Brian2 device")
+    validating.add_argument("--dtype", default="float64", choices=("float64", "float32"))
+    validating.add_argument("--json", action="store_true", help="print one JSON object")
+    validating.set_defaults(run=_validate)

@@ -198,21 +198,27 @@ def _refractory_network() -> Any:
 
     excitatory = Synapse("w : siemens", on_pre="g_e_post += w")
     return Network(
-        "refractory", 0.1 * ms,
+        "refractory",
+        0.1 * ms,
         (
             Population("exc", "lif_coba", 12, initial={"v": Uniform(-58 * mV, -52 * mV)}),
             Population("out", "lif_coba", 2),
         ),
         (SpikeSource("inputs", 6, indices=np.zeros(0, int), steps=np.zeros(0, int)),),
         (
-            Projection("drive", "inputs", "exc", excitatory, Dense(),
-                       weights=np.random.default_rng(3).uniform(5, 15, (6, 12)) * nS,
-                       trainable=True),
-            Projection("read", "exc", "out", excitatory, Dense(), weights=6 * nS,
-                       trainable=True),
+            Projection(
+                "drive",
+                "inputs",
+                "exc",
+                excitatory,
+                Dense(),
+                weights=np.random.default_rng(3).uniform(5, 15, (6, 12)) * nS,
+                trainable=True,
+            ),
+            Projection("read", "exc", "out", excitatory, Dense(), weights=6 * nS, trainable=True),
         ),
         duration=20 * ms,
-    )  # fmt: skip
+    )
 
 
 def _input_trains(trials: int) -> tuple[np.ndarray, np.ndarray]:
@@ -232,8 +238,9 @@ def test_trials_of_a_refractory_network_start_afresh() -> None:
     spikes, labels = _input_trains(6)
     network = _refractory_network()
     # the case in question occurs: a neuron fires within t_ref (5 ms) of a trial's end
-    late = run_network_torch(prepare_run(plan_network(network), inputs={"inputs": spikes},
-                                         trials=6)).events("exc")  # fmt: skip
+    late = run_network_torch(
+        prepare_run(plan_network(network), inputs={"inputs": spikes}, trials=6)
+    ).events("exc")
     assert np.any((late[:, 1] >= 150) & (late[:, 0] < 5))
     report = validate_network(network, {"inputs": spikes}, targets=labels, readout="out")
     assert report["spikes_brian2"] > 50
@@ -249,12 +256,60 @@ def test_fit_network_learns_and_exports_the_trained_weights() -> None:
     spikes, labels = _input_trains(64)
     net = SpikingNetwork(_refractory_network(), dtype=torch.float32, detach_reset=True)
     before = (predict(net, {"inputs": spikes}, readout="out", n_steps=200) == labels).mean()
-    history = fit_network(net, {"inputs": spikes}, labels, readout="out", n_steps=200,
-                          epochs=4, batch_size=16, lr=1 * nS, seed=1)  # fmt: skip
+    history = fit_network(
+        net,
+        {"inputs": spikes},
+        labels,
+        readout="out",
+        n_steps=200,
+        epochs=4,
+        batch_size=16,
+        lr=1 * nS,
+        seed=1,
+    )
     assert history.last["train_accuracy"] > max(before, 0.6) + 0.1, (before, history.records)
     trained = net.to_network()
     weights = np.asarray(trained.projection("drive").weights / nS)
-    np.testing.assert_allclose(weights, net.get_parameter("drive__W").detach().numpy() / 1e-9,
-                               rtol=1e-6)  # fmt: skip
+    np.testing.assert_allclose(
+        weights, net.get_parameter("drive__W").detach().numpy() / 1e-9, rtol=1e-6
+    )
     with pytest.raises(Exception, match="must be in its unit, S"):
         fit_network(net, {"inputs": spikes}, labels, readout="out", n_steps=200, epochs=1, lr=1e-3)
+
+
+def test_checkpointing_over_time_gives_the_same_gradients() -> None:
+    results = []
+    for every in (None, 5):
+        net, pixels = _classifier("matrix")
+        net.checkpoint_every = every
+        out = net({"pixels": pixels}, n_steps=20)
+        out.spikes["output"].sum().backward()
+        results.append((out.spikes["output"].detach(), net.get_parameter("recurrent__W").grad))
+    assert torch.equal(results[0][0], results[1][0])
+    assert results[0][1] is not None and results[1][1] is not None
+    torch.testing.assert_close(results[0][1], results[1][1], rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.standalone
+def test_cli_validates_a_saved_network_on_given_trials(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spikes, labels = _input_trains(3)
+    saved = save_network(tmp_path / "net.npz", _refractory_network())
+    np.savez(tmp_path / "trials.npz", inputs=spikes, targets=labels)
+    code = main(
+        [
+            "network",
+            "validate",
+            str(saved),
+            "--inputs",
+            str(tmp_path / "trials.npz"),
+            "--readout",
+            "out",
+            "--json",
+        ]
+    )
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0 and report["samples"] == 3
+    assert report["spike_train_agreement"] == 1.0 and report["prediction_agreement"] == 1.0
+    assert {"accuracy_brian2", "accuracy_torch"} <= set(report)

@@ -80,15 +80,29 @@ network = Network(
     ),
     sources=(SpikeSource("inputs", 20, indices=np.zeros(0, int), steps=np.zeros(0, int)),),
     projections=(
-        Projection("in_exc", "inputs", "exc", excitatory, Dense(),
-                   weights=rng.uniform(0, 6, (20, 40)) * nS, trainable=True),
+        Projection(
+            "in_exc",
+            "inputs",
+            "exc",
+            excitatory,
+            Dense(),
+            weights=rng.uniform(0, 6, (20, 40)) * nS,
+            trainable=True,
+        ),
         Projection("exc_inh", "exc", "inh", excitatory, Probability(0.3, seed=4), weights=4 * nS),
         Projection("inh_exc", "inh", "exc", inhibitory, Probability(0.3, seed=5), weights=20 * nS),
-        Projection("exc_out", "exc", "readout", excitatory, Dense(),
-                   weights=rng.uniform(0, 4, (40, 2)) * nS, trainable=True),
+        Projection(
+            "exc_out",
+            "exc",
+            "readout",
+            excitatory,
+            Dense(),
+            weights=rng.uniform(0, 4, (40, 2)) * nS,
+            trainable=True,
+        ),
     ),
     duration=STEPS * DT,
-)  # fmt: skip
+)
 
 
 def trials(count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -159,8 +173,10 @@ history = fit_network(
         f"epoch {r['epoch']:.0f}: loss {r['loss']:.3f}, test accuracy {r['test_accuracy']:.2f}"
     ),
 )
-print(f"test accuracy before training {(before == test_labels).mean():.2f}, "
-      f"after {history.last['test_accuracy']:.2f}")  # fmt: skip
+print(
+    f"test accuracy before training {(before == test_labels).mean():.2f}, "
+    f"after {history.last['test_accuracy']:.2f}"
+)
 
 # %% [markdown]
 # ## Bridged back and validated in Brian2
