@@ -271,8 +271,9 @@ def leaky_agreement(batch: int, steps: int, seed: int) -> dict[str, Any]:
     torch.manual_seed(seed)
     ours = build_net("lif-fc", steps=steps, seed=seed, dtype=torch.float64)
     leaky = LeakyFC(steps).double()
-    projection = ours.get_submodule("projections.0")
-    leaky.projection.load_state_dict(projection.state_dict())
+    with torch.no_grad():  # lif-fc's input projection: W [1296, 512] of its description
+        leaky.projection.weight.copy_(ours.get_submodule("network").get_parameter("input_0__W").T)
+        leaky.projection.bias.copy_(ours.get_submodule("network").get_parameter("input_0__b"))
     images, _ = _data(batch, seed, "cpu")
     with torch.no_grad():
         a = ours.spikes(images.double())  # type: ignore[operator]
@@ -309,7 +310,7 @@ def memory_child(spec: str, batch: int, seed: int, threads: int, device: str) ->
     torch.set_num_threads(threads)
     net = make_net(name, mode, 1, seed, device)
     if every is not None:
-        net.neurons.checkpoint_every = every  # type: ignore[union-attr]
+        net.network.checkpoint_every = every  # type: ignore[union-attr]
     images, labels = _data(batch, seed, device)
     step = training_step(net, images, labels, 1e-4, 1e-5)
     step()  # warm-up at T = 1: lazy initialisations, Adam state, compilation
