@@ -313,3 +313,85 @@ def test_cli_validates_a_saved_network_on_given_trials(
     assert code == 0 and report["samples"] == 3
     assert report["spike_train_agreement"] == 1.0 and report["prediction_agreement"] == 1.0
     assert {"accuracy_brian2", "accuracy_torch"} <= set(report)
+
+
+READOUT_MODEL = '''
+"""A leaky readout whose output v is delivered at every step (an event with condition True)."""
+from brian2 import ms
+EQUATIONS = """
+dv/dt = (r*I - v)/tau : 1
+I : 1
+r : 1
+tau : second
+"""
+EVENTS = {"output": ("True", None)}
+METHOD = "exact"
+METHODS = ("exact", "euler")
+DT = 1 * ms
+INPUTS = ("I",)
+MEMBRANE = ("v",)
+MEMBRANE_UNIT = 1
+PARAMETERS = {"I": 0.0, "r": 10.0, "tau": 10 * ms}
+EXAMPLE_INPUT = {"I": 1.0}
+INITIAL = {"v": 0.0}
+'''
+
+
+def test_every_step_events_and_spike_sources_beside_a_hoisted_bias(
+    model_file: Any,
+) -> None:
+    """A spike source drives a layer whose input a constant bias (summed, computed once per
+    run) resets every step; a readout delivers ``w * v_pre`` at every step (an event whose
+    condition is the constant True). Both engines agree spike for spike."""
+    from spikebridge.network import (
+        ConstantSource,
+        Dense,
+        Network,
+        Population,
+        Projection,
+        SpikeSource,
+        Synapse,
+    )
+
+    rng = np.random.default_rng(0)
+    steps, idx = np.nonzero(rng.random((60, 5)) < 0.3)
+    bias = Synapse("w : 1\nI_post = w * x_pre : 1 (summed)")
+    spikes = Synapse("w : 1", on_pre="I_post += w")
+    readout = model_file(READOUT_MODEL, "readout.py")
+    net = Network(
+        "every_step",
+        1 * ms,
+        (
+            Population("hidden", "lif_dl", 4, parameters={"decay": 0.5, "theta": 0.5}),
+            Population("readout", readout, 2),
+            Population("relay", readout, 3, parameters={"tau": 2 * ms}),
+        ),
+        (ConstantSource("one"), SpikeSource("inp", 5, indices=idx, steps=steps)),
+        (
+            Projection(
+                "ff", "inp", "hidden", spikes, Dense(), weights=rng.normal(0.4, 0.3, (5, 4))
+            ),
+            Projection("hb", "one", "hidden", bias, Dense(), weights=rng.normal(0, 0.1, (1, 4))),
+            Projection("rb", "one", "readout", bias, Dense(), weights=np.zeros((1, 2))),
+            Projection(
+                "ro", "hidden", "readout", spikes, Dense(), weights=rng.normal(0, 1, (4, 2))
+            ),
+            Projection("lb", "one", "relay", bias, Dense(), weights=np.zeros((1, 3))),
+            Projection(
+                "values",
+                "readout",
+                "relay",
+                Synapse("w : 1", on_pre="I_post += w * v_pre", on_event="output"),
+                Dense(),
+                weights=rng.normal(0, 1, (2, 3)),
+            ),
+        ),
+        schedule="layered",
+        duration=60 * ms,
+    )
+    parity = network_parity(net, device="runtime")
+    assert parity.spike_steps_equal, parity
+    assert parity.populations["hidden"]["spikes_brian2"] > 10
+    assert parity.populations["readout"]["spikes_brian2"] == 60 * 2  # every step
+    assert parity.populations["relay"]["max_abs_v"] < 1e-12
+    assert parity.populations["relay"]["membrane_range"] > 0.1

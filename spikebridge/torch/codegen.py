@@ -296,11 +296,13 @@ def render_block(
     names: Mapping[str, str] | None = None,
     title: str | None = None,
     detach_reset: bool = False,
+    shaped_like: str | None = None,
 ) -> list[str]:
     """Lines of one neuron code block (state update, threshold or reset of an event);
     ``names`` renames the group's variables (a network step), ``title`` heads the block;
     ``detach_reset``: a reset gates its writes with the detached spike (the same values; no
-    gradient through the reset, as snnTorch's default)."""
+    gradient through the reset, as snnTorch's default); ``shaped_like``: a tensor of the
+    group's shape, for an event whose condition is a constant (default: the membrane)."""
     names = names or {}
     if title is None:
         title = block.kind if block.event is None else f"{block.kind} '{block.event}'"
@@ -320,7 +322,11 @@ def render_block(
         lines += render_statements(tuple(before), block.variables, {}, names=names)
         membrane_dim = model.dim(model.membrane[0])
         renderer = SpikeRenderer(block.variables, membrane_dim, model.membrane_scale, names)
-        lines.append(f"    {spike} = {renderer.render_expr(cond.expr)}")
+        rendered = renderer.render_expr(cond.expr)
+        if not _identifiers(cond.expr) - {"True", "False"}:  # an event at every step (or never)
+            like = shaped_like or names.get(model.membrane[0], model.membrane[0])
+            rendered = f"_0torch.full_like({like}, {cond.expr == 'True'})"
+        lines.append(f"    {spike} = {rendered}")
         if block.uses_refractory:
             refractory = names.get("not_refractory", "not_refractory")
             lastspike = names.get("lastspike", "lastspike")

@@ -381,7 +381,12 @@ class _Generator:
             '    """The loop-invariant values of network '
             f"'{self.plan.name}' ({self.mode} delivery): summed variables of inputs that are "
             'constant over a trial, computed once per run."""',
-            *[line for line in reads if "params['_0inv_" not in line],
+            *[  # what prepare may read: neither the hoisted values nor the per-step inputs
+                line
+                for line in reads
+                if "params['_0inv_" not in line
+                and line.split(" = ", 1)[0].strip() not in self.drives
+            ],
             *self.hoisted.lines,
             "    return {" + ", ".join(f"{n!r}: {n}" for n in self.hoisted_names) + "}",
         ]
@@ -454,7 +459,15 @@ class _Generator:
         spikes = {event: event_name(pop.name, event) for event in pop.model.event_names}
         title = f"{block.kind} of '{pop.name}'" + (f" '{block.event}'" if block.event else "")
         lines = render_block(
-            block.code, pop.model, spikes, names, title=title, detach_reset=self.detach_reset
+            block.code,
+            pop.model,
+            spikes,
+            names,
+            title=title,
+            detach_reset=self.detach_reset,
+            shaped_like=next(
+                (f.name for f in self.fields if f.kind == "neuron" and f.owner == pop.name), None
+            ),
         )
         self.out.lines.extend(lines)
 
