@@ -38,7 +38,7 @@ def main() -> None:
                 rows.append(report)
                 write_json(args.out, {"rows": rows})
                 pops = report["populations"].values()
-                dv = max(p["max_abs_v"] for p in pops)
+                dv = max(p["max_abs_v"] for p in pops if p["max_abs_v"] is not None)
                 unit = next(iter(pops))["membrane_unit"]
                 shown = f"{dv:.1e}" if unit in ("1", "") else f"{dv:.1e} {unit}"
                 spikes = (

@@ -320,8 +320,6 @@ def model_from_module(module: ModuleType, name: str) -> NeuronModel:
             "Fix the equation string (Brian2 syntax: 'dv/dt = ... : unit', 'x = ... : unit', "
             "'p : unit').",
         ) from exc
-    if not eqs.diff_eq_names:
-        raise fail("EQUATIONS have no differential equation", "Declare at least one 'dx/dt = ...'.")
 
     methods = tuple(module.METHODS)
     method = module.METHOD
@@ -366,10 +364,12 @@ def model_from_module(module: ModuleType, name: str) -> NeuronModel:
         _check_dim(eqs, var, value, "EXAMPLE_INPUT", fail)
     membrane = tuple(module.MEMBRANE)
     for var in membrane:
-        if var not in eqs.diff_eq_names and var not in eqs.subexpr_names:
+        stateless_input = not eqs.diff_eq_names and var in eqs.parameter_names
+        if var not in eqs.diff_eq_names and var not in eqs.subexpr_names and not stateless_input:
             raise fail(
                 f"MEMBRANE names '{var}', which is neither a state variable nor a subexpression",
-                "Name the membrane potential variable(s).",
+                "Name the membrane potential variable(s) (a model without state variables, "
+                "such as a threshold unit, may name its input).",
             )
     membrane_unit = getattr(module, "MEMBRANE_UNIT", 1)
     if get_dimensions(membrane_unit) is not eqs[membrane[0]].dim:

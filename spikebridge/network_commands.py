@@ -130,7 +130,7 @@ def _parity(args: argparse.Namespace) -> int:
         )
         for name, row in report.populations.items():
             print(
-                f"  {name:<12} max |dV| {row['max_abs_v']:.2e} {row['membrane_unit']}  spikes "
+                f"  {name:<12} max |dV| {_deviation(row)}  spikes "
                 f"{row['spikes_brian2']} / {row['spikes_torch']}  rate "
                 f"{row['rate_brian2_hz']:.2f} / {row['rate_torch_hz']:.2f} Hz"
             )
@@ -270,3 +270,10 @@ def add_network_commands(sub: Any) -> None:
     validating.add_argument("--dtype", default="float64", choices=("float64", "float32"))
     validating.add_argument("--json", action="store_true", help="print one JSON object")
     validating.set_defaults(run=_validate)
+
+
+def _deviation(row: dict[str, Any]) -> str:
+    """A population's membrane deviation for the console (none: a model without state)."""
+    if row["max_abs_v"] is None:
+        return "(no state)"
+    return f"{row['max_abs_v']:.2e} {row['membrane_unit']}"

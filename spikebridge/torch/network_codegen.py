@@ -465,11 +465,23 @@ class _Generator:
             names,
             title=title,
             detach_reset=self.detach_reset,
-            shaped_like=next(
-                (f.name for f in self.fields if f.kind == "neuron" and f.owner == pop.name), None
-            ),
+            shaped_like=self._shaped_like(pop.name),
         )
         self.out.lines.extend(lines)
+
+    def _shaped_like(self, population: str) -> str:
+        """A tensor (expression) of a population's shape ``[*batch, n]``: its first state
+        variable, or zeros shaped from the network's first state field (a model without
+        state, such as a relay)."""
+        for f in self.fields:
+            if f.kind == "neuron" and f.owner == population:
+                return f.name
+        reference = self.fields[0].name
+        n = self.plan.populations[population].n
+        return (
+            f"_0torch.zeros((*{reference}.shape[:-1], {n}), dtype={_DTYPE}, "
+            f"device={reference}.device)"
+        )
 
     # -- synapses ---------------------------------------------------------------------------
     def _classify(self, block: NetworkBlock) -> dict[str, tuple[str, str, str]]:
@@ -968,7 +980,9 @@ class _Generator:
     def _like(self) -> str:
         """A float tensor of the network's dtype and device among the params."""
         for name, (kind, _, _) in self.params.items():
-            if kind in ("parameter", "synaptic", "weight", "source_values"):
+            if kind in ("parameter", "synaptic", "weight", "source_values") and (
+                name not in self.drives  # per-step inputs: not there for prepare()
+            ):
                 return name
         first = next(iter(self.plan.populations.values()))
         name = first.model.parameter_names[0]
