@@ -13,6 +13,9 @@ fi
 if [ ! -f "$stamp" ] || [ requirements/lock.txt -nt "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install --quiet --upgrade pip
   .venv/bin/python -m pip install --quiet -r requirements/lock.txt
+  # Norse, a NIR peer of the tests: without its torchvision dependency (only its example
+  # tasks import it), which would otherwise pull another torch build
+  .venv/bin/python -m pip install --quiet --no-deps norse==1.1.0
   .venv/bin/python -m pip install --quiet --no-deps -e .
   touch "$stamp"
 fi

@@ -22,6 +22,9 @@ spikebridge network show FILE [--set NAME=VALUE] [--torch]
 spikebridge network run FILE [--engine brian2|torch] [--device D] [--duration MS] --out DIR
 spikebridge network parity FILE [--device D] [--dtype float64|float32] [--duration MS] [--json]
 spikebridge network validate FILE --inputs TRIALS.npz [--readout POP] [--samples N] [--json]
+spikebridge nir import FILE --dt MS [--method exact|euler] [--engine brian2|torch]
+    [--input FILE.npy] --out DIR
+spikebridge nir export CHECKPOINT_OR_NETWORK FILE [--reader nir|snntorch|norse]
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from collections.abc import Sequence
 
 from .errors import SpikebridgeError
 from .network_commands import add_network_commands
+from .nir_commands import add_nir_commands
 from .study_commands import add_study_commands
 
 
@@ -318,6 +322,7 @@ def build_parser() -> argparse.ArgumentParser:
     cost.add_argument("--json", action="store_true", help="print one JSON object")
     cost.set_defaults(run=_cost)
     add_network_commands(sub)
+    add_nir_commands(sub)
     return parser
 
 
