@@ -26,6 +26,9 @@ from spikebridge.nir import export_nir, import_nir, read_graph
 nir = pytest.importorskip("nir")
 
 T = 30
+#: Brian2's runtime device with numpy code: nothing to compile (the Cython runtime and the
+#: standalone devices are covered by the network tests)
+BRIAN2 = "numpy"
 #: snnTorch's neurons as NIR reads them: reset to zero in the step of the spike
 ZERO = {"reset_mechanism": "zero", "reset_delay": False, "init_hidden": True}
 
@@ -145,7 +148,7 @@ def test_snntorch_graphs_give_snntorch_spikes(name: str, engines: tuple[str, ...
     assert expected.sum() >= 5, "the peer's network must spike"
     imported = import_nir(_snntorch_graph(name), dt=0.1 * ms, method="euler", cuba="split")
     for engine in engines:
-        device = "runtime" if engine == "brian2" else None
+        device = BRIAN2 if engine == "brian2" else None
         got = _single_output(imported.run({"input": x}, engine=engine, device=device))
         assert np.array_equal(got, expected), (engine, got.sum(), expected.sum())
 
@@ -438,7 +441,7 @@ def test_every_node_type_runs_identically_on_both_engines(tmp_path: Path) -> Non
     imported = import_nir(tmp_path / "every.nir", dt=0.1 * ms, method="exact")
     x = _inputs(imported, seed=1)
     runs = {
-        e: imported.run(x, engine=e, device="runtime" if e == "brian2" else None)
+        e: imported.run(x, engine=e, device=BRIAN2 if e == "brian2" else None)
         for e in ("torch", "brian2")
     }
     for name in imported.outputs:
@@ -519,7 +522,7 @@ def test_a_nir_lif_with_exact_integration_fires_at_the_analytical_times() -> Non
     x[260:300, 0, 0] = 1.0
     imported = import_nir(graph, dt=dt * second, method="exact")
     brian = np.nonzero(
-        imported.run({"input": x}, engine="brian2", device="runtime").outputs["output"][:, 0, 0]
+        imported.run({"input": x}, engine="brian2", device=BRIAN2).outputs["output"][:, 0, 0]
     )[0]
     v, analytic = 0.0, []
     for k in range(steps):  # the closed form over each step (its input is constant)
