@@ -256,6 +256,26 @@ def _every_node_graph() -> Any:
     def full(shape: tuple[int, ...], value: float) -> np.ndarray:
         return np.full(shape, value)
 
+    def lif_map(*shape: int) -> Any:
+        return nir.LIF(
+            tau=full(shape, 5e-3),
+            r=full(shape, 4.0),
+            v_leak=full(shape, 0.0),
+            v_threshold=full(shape, 1.0),
+            v_reset=full(shape, 0.0),
+        )
+
+    def conv(shape: tuple[int, int], weight: np.ndarray, bias: float) -> Any:
+        return nir.Conv2d(
+            input_shape=shape,
+            weight=weight,
+            stride=1,
+            padding=1,
+            dilation=1,
+            groups=1,
+            bias=full((weight.shape[0],), bias),
+        )
+
     def lif(n: int) -> Any:
         return nir.LIF(
             tau=full((n,), 5e-3),
@@ -311,41 +331,13 @@ def _every_node_graph() -> Any:
         "a6": nir.Affine(weight=w(2, 4, gain=2), bias=full((2,), -0.2)),
         "thr": nir.Threshold(threshold=full((2,), 0.9)),
         "sub": sub,
-        "conv1": nir.Conv2d(
-            input_shape=(6, 6),
-            weight=w(2, 1, 3, 3),
-            stride=1,
-            padding=1,
-            dilation=1,
-            groups=1,
-            bias=full((2,), 0.1),
-        ),
-        "c1": nir.LIF(
-            tau=full((2, 6, 6), 5e-3),
-            r=full((2, 6, 6), 4.0),
-            v_leak=full((2, 6, 6), 0.0),
-            v_threshold=full((2, 6, 6), 1.0),
-            v_reset=full((2, 6, 6), 0.0),
-        ),
+        "conv1": conv((6, 6), w(2, 1, 3, 3), 0.1),
+        "c1": lif_map(2, 6, 6),
         "pool": nir.SumPool2d(
             kernel_size=np.array([2, 2]), stride=np.array([2, 2]), padding=np.array([0, 0])
         ),
-        "conv2": nir.Conv2d(
-            input_shape=(3, 3),
-            weight=w(2, 2, 3, 3),
-            stride=1,
-            padding=1,
-            dilation=1,
-            groups=1,
-            bias=full((2,), 0.0),
-        ),
-        "c2": nir.LIF(
-            tau=full((2, 3, 3), 5e-3),
-            r=full((2, 3, 3), 4.0),
-            v_leak=full((2, 3, 3), 0.0),
-            v_threshold=full((2, 3, 3), 1.0),
-            v_reset=full((2, 3, 3), 0.0),
-        ),
+        "conv2": conv((3, 3), w(2, 2, 3, 3), 0.0),
+        "c2": lif_map(2, 3, 3),
         "avg": nir.AvgPool2d(
             kernel_size=np.array([3, 3]), stride=np.array([3, 3]), padding=np.array([0, 0])
         ),
@@ -361,13 +353,7 @@ def _every_node_graph() -> Any:
             groups=1,
             bias=full((3,), 0.0),
         ),
-        "c4": nir.LIF(
-            tau=full((3, 8), 5e-3),
-            r=full((3, 8), 4.0),
-            v_leak=full((3, 8), 0.0),
-            v_threshold=full((3, 8), 1.0),
-            v_reset=full((3, 8), 0.0),
-        ),
+        "c4": lif_map(3, 8),
     }
     edges = [
         ("in", "a1"),

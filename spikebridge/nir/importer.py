@@ -304,49 +304,31 @@ class _Builder:
         spec = NEURON_NODES[type(nir_node).__name__]
         # IF and I: forward Euler is their exact solution for an input held over a step
         method = "euler" if spec.nir_type in ("IF", "I") else self.method
+
+        def add(population: str, stage: NeuronNode) -> None:
+            parameters = _parameters(nir_node, stage, shape, node)
+            self.populations.append(
+                Population(population, stage.model, shape, parameters=parameters, method=method)
+            )
+
         if self.cuba == "split" and spec.nir_type in MEMBRANE_STAGE:
-            stage = _identifier(f"{node}_synapse", self.names)
-            membrane = MEMBRANE_STAGE[spec.nir_type]
-            self.populations.append(
-                Population(
-                    stage,
-                    SYNAPSE_STAGE.model,
-                    shape,
-                    parameters=_parameters(nir_node, SYNAPSE_STAGE, shape, node),
-                    method=method,
-                )
-            )
-            self.populations.append(
-                Population(
-                    name,
-                    membrane.model,
-                    shape,
-                    parameters=_parameters(nir_node, membrane, shape, node),
-                    method=method,
-                )
-            )
+            synapse = _identifier(f"{node}_synapse", self.names)
+            add(synapse, SYNAPSE_STAGE)
+            spec = MEMBRANE_STAGE[spec.nir_type]
+            add(name, spec)
             self.projections.append(
                 Projection(
                     _identifier(f"{node}_current", self.names),
-                    stage,
+                    synapse,
                     name,
                     Synapse("w : 1\nI_post = w * I_pre : 1 (summed)"),
                     OneToOne(),
                     weights=1.0,  # the node's current, as it is (fixed)
                 )
             )
-            self.receivers[node] = (stage, SYNAPSE_STAGE.input)
-            spec = membrane
+            self.receivers[node] = (synapse, SYNAPSE_STAGE.input)
         else:
-            self.populations.append(
-                Population(
-                    name,
-                    spec.model,
-                    shape,
-                    parameters=_parameters(nir_node, spec, shape, node),
-                    method=method,
-                )
-            )
+            add(name, spec)
             self.receivers[node] = (name, spec.input)
         self.emitters[node] = (
             Emitter(name, "spike", None)
