@@ -38,9 +38,10 @@ def main() -> None:
                 rows.append(report)
                 write_json(args.out, {"rows": rows})
                 pops = report["populations"].values()
-                dv = max(p["max_abs_v"] for p in pops if p["max_abs_v"] is not None)
+                measured = [p["max_abs_v"] for p in pops if p["max_abs_v"] is not None]
                 unit = next(iter(pops))["membrane_unit"]
-                shown = f"{dv:.1e}" if unit in ("1", "") else f"{dv:.1e} {unit}"
+                shown = "no state" if not measured else f"{max(measured):.1e}"
+                shown += "" if unit in ("1", "") or not measured else f" {unit}"
                 spikes = (
                     " + ".join(f"{p['spikes_brian2']}" for p in pops)
                     + " / "

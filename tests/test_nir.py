@@ -607,3 +607,122 @@ def test_the_nir_commands_import_run_and_export(tmp_path: Path) -> None:
     back = import_nir(tmp_path / "back.nir", dt=0.1 * ms, method="euler")
     again = back.run({next(iter(back.inputs)): x})
     assert np.array_equal(_single_output(again), expected)
+
+
+def test_per_element_delays_are_per_synapse_delays() -> None:
+    """A Delay node of different delays after a spiking node: two copies of one neuron, the
+    second delayed by 3 steps, fire the same train 3 steps apart (both engines); a delay
+    after a node that sends values is refused (Brian2 reads the value on arrival)."""
+
+    def lif(n: int) -> Any:
+        return nir.LIF(
+            tau=np.full(n, 2e-3),
+            r=np.full(n, 2.0),
+            v_leak=np.zeros(n),
+            v_threshold=np.ones(n),
+            v_reset=np.zeros(n),
+        )
+
+    nodes = {
+        "input": nir.Input(input_type={"input": np.array([3])}),
+        "affine": nir.Affine(weight=np.array([[3.0, 2.0, 1.0]]), bias=np.zeros(1)),
+        "first": lif(1),
+        "fan": nir.Linear(weight=np.array([[30.0], [30.0]])),
+        "delay": nir.Delay(delay=np.array([0.0, 3e-4])),
+        "second": lif(2),
+        "output": nir.Output(output_type={"output": np.array([2])}),
+    }
+    edges = [
+        ("input", "affine"),
+        ("affine", "first"),
+        ("first", "fan"),
+        ("fan", "delay"),
+        ("delay", "second"),
+        ("second", "output"),
+    ]
+    graph = nir.NIRGraph(nodes=nodes, edges=edges, type_check=False)
+    imported = import_nir(graph, dt=0.1 * ms, method="exact")
+    x = _spikes((3,), seed=9, batch=1)
+    for engine in ("torch", "brian2"):
+        run = imported.run(
+            {"input": x}, engine=engine, device=BRIAN2 if engine == "brian2" else None
+        )
+        spikes = run.outputs["output"][:, 0]
+        assert spikes[:, 0].sum() >= 3
+        assert np.array_equal(spikes[3:, 1], spikes[:-3, 0]) and not spikes[:3, 1].any()
+    exported = export_nir(imported.network)
+    delays = [n for n in exported.nodes.values() if type(n).__name__ == "Delay"]
+    assert len(delays) == 1 and np.allclose(delays[0].delay, [0.0, 3e-4])
+    valued = nir.NIRGraph(
+        nodes={**nodes, "delay": nir.Delay(delay=np.full(3, 3e-4))},
+        edges=[
+            ("input", "delay"),
+            ("delay", "affine"),
+            ("affine", "first"),
+            ("first", "fan"),
+            ("fan", "second"),
+            ("second", "output"),
+        ],
+        type_check=False,
+    )
+    with pytest.raises(InputError, match="reads it when the event arrives"):
+        import_nir(valued, dt=0.1 * ms)
+
+
+def test_nir_import_default_input_json_and_reader_options(tmp_path: Path, capsys: Any) -> None:
+    """Without --input: seeded Bernoulli spikes at --rate (the same seed, the same run);
+    --json; export for Norse at a rescaled reader step (time constants x reader_dt / dt)."""
+    import json
+
+    from spikebridge.cli import main
+
+    graph_file = tmp_path / "leaky.nir"
+    nir.write(str(graph_file), _snntorch_graph("leaky"))
+    reports = []
+    for out in ("a", "b"):
+        args = [
+            "nir",
+            "import",
+            str(graph_file),
+            "--dt",
+            "0.1",
+            "--method",
+            "euler",
+            "--engine",
+            "torch",
+            "--steps",
+            "40",
+            "--rate",
+            "2000",
+            "--seed",
+            "3",
+            "--json",
+            "--out",
+            str(tmp_path / out),
+        ]
+        assert main(args) == 0
+        reports.append(json.loads(capsys.readouterr().out))
+    assert reports[0]["outputs"] == {"output": [40, 1, 3]}
+    a, b = (np.load(tmp_path / o / "outputs.npz")["output"] for o in ("a", "b"))
+    assert np.array_equal(a, b) and a.sum() > 0
+    target = tmp_path / "norse.nir"
+    args = [
+        "nir",
+        "export",
+        str(tmp_path / "a" / "network.npz"),
+        str(target),
+        "--reader",
+        "norse",
+        "--reader-dt",
+        "1",
+    ]
+    assert main(args) == 0
+    written = read_graph(target)
+    lifs = [n for n in written.nodes.values() if type(n).__name__ == "LIF"]
+    original = [n for n in _snntorch_graph("leaky").nodes.values() if type(n).__name__ == "LIF"]
+    for lif, source in zip(lifs, original, strict=True):
+        np.testing.assert_allclose(
+            lif.tau, np.asarray(source.tau, dtype=np.float64) * 10, rtol=1e-12
+        )
+        assert np.all(lif.r == 1)
+    assert float(written.metadata["time_scale"]) == pytest.approx(10.0)

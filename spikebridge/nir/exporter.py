@@ -119,6 +119,7 @@ class _Exporter:
         self.edges: list[tuple[str, str]] = []
         self.merged: dict[str, str] = {}  # split synapse stage -> its membrane population
         self.bias_slots: dict[str, list[tuple[str, str]]] = {}  # target -> (node, kind)
+        self.pending_biases: list[tuple[str, str]] = []  # constant-source projections
 
     def values(self, population: str, name: str) -> np.ndarray:
         pop = self.plan.populations[population]
@@ -217,8 +218,7 @@ class _Exporter:
         _delivery(self.plan, name)
         target = self.group(plan.target)
         if isinstance(self.plan.sources.get(plan.source), ConstantSource):
-            self.bias_slots.setdefault(target, [])
-            self._pending_bias.append((name, target))
+            self.pending_biases.append((name, target))
             return
         source = self.group(plan.source)
         connectivity = plan.description.connectivity
@@ -330,11 +330,9 @@ class _Exporter:
         )
         return self.nir.Delay(delay=(per_post * self.plan.dt * self.scale).reshape(shape))
 
-    _pending_bias: list[tuple[str, str]]
-
     def fold_biases(self) -> None:
         """Constant-source projections as the bias of a weighted node onto the same target."""
-        for name, target in self._pending_bias:
+        for name, target in self.pending_biases:
             plan = self.plan.projections[name]
             source = self.plan.sources[plan.source]
             assert isinstance(source, ConstantSource)
@@ -442,7 +440,6 @@ def export_nir(
         )
     scale = 1.0 if reader_dt is None else float(reader_dt / second) / plan.dt
     exporter = _Exporter(plan, scale)
-    exporter._pending_bias = []
     for name in plan.populations:
         exporter.population(name)
     for name in plan.projections:

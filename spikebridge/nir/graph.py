@@ -20,8 +20,6 @@ from ..errors import InputError
 from . import ops
 from .nodes import NEURON_NODES
 
-KINDS = ("input", "output", "neuron", "operator", "pass")
-
 
 @dataclass(frozen=True)
 class FlatGraph:

@@ -95,7 +95,6 @@ class ImportedGraph:
     outputs: tuple[str, ...]
     method: str
     cuba: str
-    metadata: Mapping[str, Any] = field(default_factory=dict)
 
     def run(
         self,
@@ -302,8 +301,7 @@ class _Builder:
             return
         nir_node = graph.nodes[node]
         spec = NEURON_NODES[type(nir_node).__name__]
-        # IF and I: forward Euler is their exact solution for an input held over a step
-        method = "euler" if spec.nir_type in ("IF", "I") else self.method
+        method = spec.exact_method if self.method == "exact" else self.method
 
         def add(population: str, stage: NeuronNode) -> None:
             parameters = _parameters(nir_node, stage, shape, node)
@@ -361,6 +359,12 @@ class _Builder:
         n_pre, n_post = self.size(source), self.size(target)
         connectivity, weights = self._linear(source, chain)
         delays = self._delays(source, chain, connectivity, n_pre, n_post)
+        if delays is not None and emitter.value is not None:
+            raise InputError(
+                f"A Delay between '{source}' and '{target}': '{source}' sends a value at every "
+                "step, and a delayed Brian2 pathway reads it when the event arrives, not when "
+                "it left. Delays are supported after spiking nodes; move the Delay behind one."
+            )
         if emitter.value is None:
             synapse = Synapse("w : 1", on_pre=f"{variable}_post += w")
         else:
@@ -494,7 +498,10 @@ class _Builder:
             elif name == operators[-1]:
                 total = total + steps.ravel()[arrays.post]
             else:
-                _delay_steps(self.graph.nodes[name], self.dt, name, uniform=True)  # raises
+                raise InputError(
+                    f"Delay node '{name}' has different delays per element between two "
+                    "operators that mix elements; one delay per synapse cannot express it."
+                )
             per_synapse = True
         if not per_synapse and total == 0:
             return None

@@ -42,6 +42,10 @@ class NeuronNode:
     input: str
     #: None: the node's output is its spikes; else the variable delivered at every step
     value: str | None
+    #: the method that integrates the node exactly when the import asks for "exact" (IF and
+    #: I: forward Euler is their exact solution for an input held over a step, and Brian2's
+    #: exact solver takes no equation without the state on its right-hand side)
+    exact_method: str = "exact"
 
 
 _LEAK = {"tau": ("tau", True), "r": ("r", False), "v_leak": ("v_leak", False)}
@@ -58,9 +62,11 @@ NEURON_NODES: dict[str, NeuronNode] = {
     node.nir_type: node
     for node in (
         NeuronNode("LIF", str(model_path("nir_lif")), {**_LEAK, **_FIRE}, "I", None),
-        NeuronNode("IF", str(model_path("nir_if")), {"r": ("r", False), **_FIRE}, "I", None),
+        NeuronNode(
+            "IF", str(model_path("nir_if")), {"r": ("r", False), **_FIRE}, "I", None, "euler"
+        ),
         NeuronNode("LI", str(model_path("nir_li")), _LEAK, "I", "v"),
-        NeuronNode("I", str(model_path("nir_i")), {"r": ("r", False)}, "I", "v"),
+        NeuronNode("I", str(model_path("nir_i")), {"r": ("r", False)}, "I", "v", "euler"),
         NeuronNode("CubaLIF", str(model_path("nir_cubalif")), {**_CUBA, **_FIRE}, "S", None),
         NeuronNode("CubaLI", str(model_path("nir_cubali")), _CUBA, "S", "v"),
         NeuronNode(
