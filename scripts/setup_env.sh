@@ -17,6 +17,13 @@ if [ ! -f "$stamp" ] || [ requirements/lock.txt -nt "$stamp" ] || [ pyproject.to
   # tasks import it), which would otherwise pull another torch build
   .venv/bin/python -m pip install --quiet --no-deps norse==1.1.0
   .venv/bin/python -m pip install --quiet --no-deps -e .
+  # nvcc for the cuda_standalone build check, from PyPI, where the machine has no CUDA toolkit;
+  # optional: without it that check is skipped with the reason
+  if ! .venv/bin/python -c "from spikebridge.brian.cuda_build import find_toolkit; find_toolkit()" \
+      >/dev/null 2>&1; then
+    .venv/bin/python -m pip install --quiet --no-deps -r requirements/cuda-toolkit.txt ||
+      echo "note: could not install nvcc from PyPI (the CUDA build check will be skipped)" >&2
+  fi
   touch "$stamp"
 fi
 

@@ -4,6 +4,7 @@ spikebridge models [--json]
 spikebridge show MODEL [--method M] [--torch]
 spikebridge parity MODEL [--method M] [--dtype float64|float32] [--duration MS]
                          [--device D] [--json]
+spikebridge doctor [--cuda-build] [--workers N] [--json]
 spikebridge demo [--out DIR] [--device D] [--models A,B]
 spikebridge study equivalence [--quick] [--engine brian2|torch] [--device D] [--out DIR]
 spikebridge study robustness [--quick] [--out DIR] [--resume] [--nets A,B] [--amplitudes A,B]
@@ -34,6 +35,7 @@ import json
 import sys
 from collections.abc import Sequence
 
+from .checks import cli_count, cli_index, cli_non_negative, cli_positive
 from .errors import SpikebridgeError
 from .network_commands import add_network_commands
 from .nir_commands import add_nir_commands
@@ -93,6 +95,14 @@ def _parity(args: argparse.Namespace) -> int:
         for key, value in report.to_dict().items():
             print(f"{key:>18}: {value}")
     return 0 if report.within_tolerance else 1
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from .doctor import diagnose, format_report
+
+    report = diagnose(cuda_build=args.cuda_build, workers=args.workers)
+    print(json.dumps(report) if args.json else format_report(report))
+    return 0 if report["ok"] else 1
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -220,7 +230,10 @@ def build_parser() -> argparse.ArgumentParser:
     parity.add_argument("--method", default=None, help="integration method (default: declared)")
     parity.add_argument("--dtype", default="float64", choices=("float64", "float32"))
     parity.add_argument(
-        "--duration", type=float, default=None, help="duration in ms (default: 20 ms, >= 200 steps)"
+        "--duration",
+        type=cli_positive,
+        default=None,
+        help="duration in ms, a whole number of steps (default: 20 ms, >= 200 steps)",
     )
     parity.add_argument(
         "--device",
@@ -229,6 +242,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parity.add_argument("--json", action="store_true", help="print one JSON object")
     parity.set_defaults(run=_parity)
+
+    doctor = sub.add_parser(
+        "doctor",
+        help="check which Brian2 and torch devices build and run here, with a parity check each",
+    )
+    doctor.add_argument(
+        "--cuda-build", action="store_true", help="also compile a cuda_standalone project"
+    )
+    doctor.add_argument("--workers", type=cli_count, default=None, help="processes (CPU count)")
+    doctor.add_argument("--json", action="store_true", help="print one JSON object")
+    doctor.set_defaults(run=_doctor)
 
     demo = sub.add_parser(
         "demo", help="the main job: all models on both engines, report with figures"
@@ -268,15 +292,22 @@ def build_parser() -> argparse.ArgumentParser:
         default="multi-fashion",
         help="multi-fashion (default), multi-fashion-mnist (needs MNIST train files), multi-mnist",
     )
-    training.add_argument("--epochs", type=int, default=None, help="default: the paper's 40")
-    training.add_argument("--subset", type=int, default=None, help="training composites used")
-    training.add_argument("--test-subset", type=int, default=None, help="test composites used")
-    training.add_argument("--seed", type=int, default=1, help="seed (the paper's default: 1)")
-    training.add_argument("--steps", type=int, default=15, help="time steps T (default 15)")
-    training.add_argument("--batch-size", type=int, default=None, help="default 128")
-    training.add_argument("--lr", type=float, default=None, help="default: the paper's per net")
+    training.add_argument("--epochs", type=cli_count, default=None, help="default: the paper's 40")
+    training.add_argument("--subset", type=cli_count, default=None, help="training composites used")
     training.add_argument(
-        "--noise", type=float, default=0.0, help="amplitude A of the fixed Gaussian pattern"
+        "--test-subset", type=cli_count, default=None, help="test composites used"
+    )
+    training.add_argument("--seed", type=cli_index, default=1, help="seed (the paper's default: 1)")
+    training.add_argument("--steps", type=cli_count, default=15, help="time steps T (default 15)")
+    training.add_argument("--batch-size", type=cli_count, default=None, help="default 128")
+    training.add_argument(
+        "--lr", type=cli_positive, default=None, help="default: the paper's per net"
+    )
+    training.add_argument(
+        "--noise",
+        type=cli_non_negative,
+        default=0.0,
+        help="amplitude A of the fixed Gaussian pattern",
     )
     training.add_argument("--device", default="cpu", help="torch device: cpu or cuda")
     training.add_argument(
@@ -302,7 +333,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="cpp_standalone",
         help="Brian2 device: cpp_standalone (default), runtime, numpy, cuda_standalone",
     )
-    validating.add_argument("--samples", type=int, default=1000, help="test samples (1000)")
+    validating.add_argument("--samples", type=cli_count, default=1000, help="test samples (1000)")
     validating.add_argument(
         "--export", default=None, help="also write the trained network description (.npz) here"
     )
@@ -315,10 +346,10 @@ def build_parser() -> argparse.ArgumentParser:
     cost = sub.add_parser(
         "cost", help="operations and parameters of the ten networks (the paper's Fig. 5b)"
     )
-    cost.add_argument("--steps", type=int, default=15, help="time steps T (default 15)")
+    cost.add_argument("--steps", type=cli_count, default=15, help="time steps T (default 15)")
     cost.add_argument("--timing", action="store_true", help="also time inference and training")
-    cost.add_argument("--batch", type=int, default=128, help="batch of the timing (128)")
-    cost.add_argument("--repeats", type=int, default=5, help="timing repeats (5)")
+    cost.add_argument("--batch", type=cli_count, default=128, help="batch of the timing (128)")
+    cost.add_argument("--repeats", type=cli_count, default=5, help="timing repeats (5)")
     cost.add_argument("--json", action="store_true", help="print one JSON object")
     cost.set_defaults(run=_cost)
     add_network_commands(sub)

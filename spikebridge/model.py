@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 from brian2 import Equations, Quantity, second
 from brian2.stateupdaters.base import StateUpdateMethod
-from brian2.units.fundamentalunits import DIMENSIONLESS, Dimension, get_dimensions
+from brian2.units.fundamentalunits import DIMENSIONLESS, Dimension, get_dimensions, get_unit
 
 from .errors import MethodError, ModelFileError, ParameterError, UnknownModelError
 from .io import import_file
@@ -371,7 +371,11 @@ def model_from_module(module: ModuleType, name: str) -> NeuronModel:
                 "Name the membrane potential variable(s) (a model without state variables, "
                 "such as a threshold unit, may name its input).",
             )
-    membrane_unit = getattr(module, "MEMBRANE_UNIT", 1)
+    # without MEMBRANE_UNIT, the membrane variable's own (SI) unit, as its equation declares it
+    membrane_unit = getattr(module, "MEMBRANE_UNIT", None)
+    if membrane_unit is None:
+        dim = eqs[membrane[0]].dim
+        membrane_unit = 1 if dim is DIMENSIONLESS else get_unit(dim)
     if get_dimensions(membrane_unit) is not eqs[membrane[0]].dim:
         raise fail(
             f"MEMBRANE_UNIT {membrane_unit} does not match the dimension of '{membrane[0]}'",

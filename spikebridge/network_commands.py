@@ -12,6 +12,8 @@ import ast
 import json
 from typing import Any
 
+from .checks import cli_count, cli_index, cli_positive
+
 
 def _options(pairs: list[str] | None) -> dict[str, Any]:
     options: dict[str, Any] = {}
@@ -214,7 +216,10 @@ def add_network_commands(sub: Any) -> None:
     )
     run.add_argument("--dtype", default="float64", choices=("float64", "float32"))
     run.add_argument(
-        "--duration", type=float, default=None, help="duration in ms (default: the network's)"
+        "--duration",
+        type=cli_positive,
+        default=None,
+        help="duration in ms (default: the network's)",
     )
     run.add_argument(
         "--synapses",
@@ -222,7 +227,9 @@ def add_network_commands(sub: Any) -> None:
         choices=SYNAPSE_MODES,
         help="torch delivery (default auto: event without gradients)",
     )
-    run.add_argument("--threads", type=int, default=0, help="OpenMP threads of cpp_standalone")
+    run.add_argument(
+        "--threads", type=cli_index, default=0, help="OpenMP threads of cpp_standalone"
+    )
     run.add_argument("--out", required=True, help="output folder")
     run.add_argument("--json", action="store_true", help="print the summary as JSON")
     run.set_defaults(run=_run)
@@ -234,7 +241,10 @@ def add_network_commands(sub: Any) -> None:
     parity.add_argument("--device", default="cpp_standalone", help="Brian2 device")
     parity.add_argument("--dtype", default="float64", choices=("float64", "float32"))
     parity.add_argument(
-        "--duration", type=float, default=None, help="duration in ms (default: the network's)"
+        "--duration",
+        type=cli_positive,
+        default=None,
+        help="duration in ms (default: the network's)",
     )
     parity.add_argument("--json", action="store_true", help="print one JSON object")
     parity.set_defaults(run=_parity)
@@ -261,11 +271,11 @@ def add_network_commands(sub: Any) -> None:
     )
     validating.add_argument(
         "--steps",
-        type=int,
+        type=cli_count,
         default=None,
         help="time steps per trial (default: the network's duration)",
     )
-    validating.add_argument("--samples", type=int, default=None, help="trials (default: all)")
+    validating.add_argument("--samples", type=cli_count, default=None, help="trials (default: all)")
     validating.add_argument("--device", default="cpp_standalone", help="Brian2 device")
     validating.add_argument("--dtype", default="float64", choices=("float64", "float32"))
     validating.add_argument("--json", action="store_true", help="print one JSON object")

@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from .checks import cli_count, cli_index, cli_non_negative, cli_positive
+
 
 def _inputs(args: argparse.Namespace, imported: Any) -> dict[str, np.ndarray]:
     from .errors import InputError
@@ -131,7 +133,7 @@ def add_nir_commands(sub: Any) -> None:
     )
     importing.add_argument("file", help="a NIR graph file (nir.write)")
     importing.add_argument(
-        "--dt", type=float, required=True, help="time step in ms (NIR graphs carry none)"
+        "--dt", type=cli_positive, required=True, help="time step in ms (NIR graphs carry none)"
     )
     importing.add_argument("--method", choices=METHODS, default="exact")
     importing.add_argument(
@@ -151,10 +153,12 @@ def add_nir_commands(sub: Any) -> None:
         "--input", action="append", metavar="[NAME=]FILE.npy", help="input data (repeatable)"
     )
     importing.add_argument(
-        "--steps", type=int, default=100, help="steps of the default Poisson input"
+        "--steps", type=cli_count, default=100, help="steps of the default Poisson input"
     )
-    importing.add_argument("--rate", type=float, default=100.0, help="Hz of the default input")
-    importing.add_argument("--seed", type=int, default=0, help="seed of the default input")
+    importing.add_argument(
+        "--rate", type=cli_non_negative, default=100.0, help="Hz of the default input"
+    )
+    importing.add_argument("--seed", type=cli_index, default=0, help="seed of the default input")
     importing.add_argument("--out", required=True, help="output folder")
     importing.add_argument("--json", action="store_true", help="print one JSON object")
     importing.set_defaults(run=_import)
@@ -171,7 +175,10 @@ def add_nir_commands(sub: Any) -> None:
         help="node forms for a reader: snnTorch (its 0.1 ms step) or Norse (r = 1, sum pools)",
     )
     exporting.add_argument(
-        "--reader-dt", type=float, default=None, help="the reader's step in ms (time rescaling)"
+        "--reader-dt",
+        type=cli_positive,
+        default=None,
+        help="the reader's step in ms (time rescaling)",
     )
     exporting.add_argument(
         "--set", action="append", metavar="NAME=VALUE", help="a build option of the network"

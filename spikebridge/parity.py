@@ -12,10 +12,12 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
-from brian2 import ms, second
+from brian2 import ms
 
 from .brian.program import step_program
 from .brian.simulate import run_brian2
+from .checks import count, index
+from .inputs import steps_for
 from .model import NeuronModel, load_model
 from .results import SimulationResult
 from .run import plan_run
@@ -126,7 +128,8 @@ def parity(model: NeuronModel | str, **options: Any) -> ParityReport:
     """Simulate ``model`` on a Brian2 device and on torch (CPU) and compare them.
 
     ``options``: ``method``, ``dtype``, ``duration`` (default: 20 ms and at least 200 steps),
-    ``device`` (a Brian2 device, default ``cpp_standalone``), ``n``, ``seed``.
+    ``device`` (a Brian2 device, default ``cpp_standalone``), ``torch_device`` (default
+    ``cpu``), ``n``, ``seed``.
     """
     return parity_run(model, **options)[0]
 
@@ -138,6 +141,7 @@ def parity_run(
     dtype: str = "float64",
     duration: Any = None,
     device: str = "cpp_standalone",
+    torch_device: str = "cpu",
     n: int = PARITY_NEURONS,
     seed: int = 0,
 ) -> tuple[ParityReport, SimulationResult, SimulationResult]:
@@ -145,19 +149,19 @@ def parity_run(
     model = load_model(model) if isinstance(model, str) else model
     method = model.check_method(method)
     dt = float(model.dt)
-    seconds = (
-        default_duration(model)
-        if duration is None
-        else float(to_si(duration, second.dim, "duration"))
-    )
-    n_steps = max(1, round(seconds / dt))
+    if duration is None:
+        n_steps = max(1, round(default_duration(model) / dt))
+    else:  # a positive whole number of steps, or an error saying which duration would be
+        n_steps = steps_for(duration, dt)
+    n = count(n, "n (the number of neurons)")
+    seed = index(seed, "seed")
     inputs = parity_inputs(model, n_steps, dt, n)
     spec = plan_run(
         model, n_steps=n_steps, method=method, n=n, inputs=inputs, seed=seed, record=model.membrane
     )
     step_program(model, method)  # model errors surface before Brian2 compiles anything
     reference = run_brian2(spec, device=device, dtype=dtype)
-    other = run_torch(spec, dtype=dtype)
+    other = run_torch(spec, dtype=dtype, device=torch_device)
     tolerance = tolerance_for(model.name, dtype)
     result = compare(model, reference, other, tolerance)
     report = ParityReport(

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from .checks import count, index
 from .inputs import prepare_inputs, steps_for
 from .model import NeuronModel, load_model
 from .results import SimulationResult
@@ -63,14 +64,9 @@ def plan_run(
     dt_s = model.check_dt(model.dt if dt is None else dt, method)
     if (duration is None) == (n_steps is None):
         raise ValueError("Give exactly one of duration (a time) and n_steps (an integer).")
-    if n_steps is not None:
-        if int(n_steps) != n_steps or n_steps < 1:
-            raise ValueError(f"n_steps must be a positive integer, got {n_steps}.")
-        steps = int(n_steps)
-    else:
-        steps = steps_for(duration, dt_s)
-    if int(n) != n or n < 1:
-        raise ValueError(f"n (the number of neurons) must be a positive integer, got {n}.")
+    steps = count(n_steps, "n_steps") if n_steps is not None else steps_for(duration, dt_s)
+    n = count(n, "n (the number of neurons)")
+    seed = index(seed, "seed")
     prepared = prepare_inputs(model, inputs, steps, n)
     values = model.parameter_values(n, parameters, seed)
     values.update(prepared.constant)

@@ -7,24 +7,17 @@ import argparse
 from typing import Any
 
 from .bridge.perturb import KINDS
+from .checks import cli_count, cli_index, cli_list, index, non_negative
 
 
 def _floats(text: str) -> tuple[float, ...]:
-    try:
-        return tuple(float(v) for v in text.split(",") if v.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected comma-separated numbers, got '{text}'"
-        ) from None
+    """Comma-separated amounts >= 0 (noise amplitudes, perturbation strengths)."""
+    return tuple(cli_list(non_negative)(text))
 
 
 def _ints(text: str) -> tuple[int, ...]:
-    try:
-        return tuple(int(v) for v in text.split(",") if v.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected comma-separated integers, got '{text}'"
-        ) from None
+    """Comma-separated seeds (integers >= 0)."""
+    return tuple(cli_list(index)(text))
 
 
 def _names(text: str) -> tuple[str, ...]:
@@ -150,11 +143,13 @@ def add_study_commands(studies: Any) -> None:
         "--amplitudes", type=_floats, default=None, help="training noise A (default 0,25,50,75)"
     )
     robustness.add_argument("--seeds", type=_ints, default=None, help="default 1,2,3")
-    robustness.add_argument("--epochs", type=int, default=None, help="default: the paper's 40")
-    robustness.add_argument("--subset", type=int, default=None, help="training composites")
-    robustness.add_argument("--test-subset", type=int, default=None, help="test composites")
     robustness.add_argument(
-        "--samples", type=int, default=None, help="test composites per level in Brian2 (1000)"
+        "--epochs", type=cli_count, default=None, help="default: the paper's 40"
+    )
+    robustness.add_argument("--subset", type=cli_count, default=None, help="training composites")
+    robustness.add_argument("--test-subset", type=cli_count, default=None, help="test composites")
+    robustness.add_argument(
+        "--samples", type=cli_count, default=None, help="test composites per level in Brian2 (1000)"
     )
     robustness.add_argument(
         "--kinds", type=_names, default=None, help=f"perturbations: {','.join(KINDS)}"
@@ -175,9 +170,9 @@ def add_study_commands(studies: Any) -> None:
     )
     cost.add_argument("--out", default="reports/cost", help="output folder")
     cost.add_argument("--no-timing", action="store_true", help="counts only")
-    cost.add_argument("--batch", type=int, default=128, help="batch of the timing (128)")
-    cost.add_argument("--repeats", type=int, default=5, help="timing repeats (5)")
-    cost.add_argument("--steps", type=int, default=15, help="time steps T (15)")
+    cost.add_argument("--batch", type=cli_count, default=128, help="batch of the timing (128)")
+    cost.add_argument("--repeats", type=cli_count, default=5, help="timing repeats (5)")
+    cost.add_argument("--steps", type=cli_count, default=15, help="time steps T (15)")
     cost.add_argument("--resume", action="store_true", help="reuse the finished parts in --out")
     cost.set_defaults(run=_cost)
 
@@ -192,11 +187,17 @@ def add_study_commands(studies: Any) -> None:
     information.add_argument(
         "--encoders", default="lif,hh,s-lif2hh", help="comma-separated: lif, hh, s-lif2hh"
     )
-    information.add_argument("--epochs", type=int, default=None, help="default: the paper's 200")
-    information.add_argument("--subset", type=int, default=None, help="training composites used")
-    information.add_argument("--test-subset", type=int, default=None, help="test composites used")
-    information.add_argument("--batch-size", type=int, default=128, help="default 128")
-    information.add_argument("--seed", type=int, default=1, help="seed (the paper's: 1)")
+    information.add_argument(
+        "--epochs", type=cli_count, default=None, help="default: the paper's 200"
+    )
+    information.add_argument(
+        "--subset", type=cli_count, default=None, help="training composites used"
+    )
+    information.add_argument(
+        "--test-subset", type=cli_count, default=None, help="test composites used"
+    )
+    information.add_argument("--batch-size", type=cli_count, default=128, help="default 128")
+    information.add_argument("--seed", type=cli_index, default=1, help="seed (the paper's: 1)")
     information.add_argument(
         "--dataset",
         default="multi-fashion",

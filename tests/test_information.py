@@ -150,7 +150,7 @@ def test_bad_input_is_refused(tmp_path: Path) -> None:
         run_information_study(tmp_path, encoders=("lif", "izh"), quick=True, progress=False)
     with pytest.raises(InputError, match="Unknown dataset"):
         run_information_study(tmp_path, dataset="cifar", quick=True, progress=False)
-    with pytest.raises(InputError, match="epochs must be at least 1"):
+    with pytest.raises(InputError, match="epochs must be an integer >= 1"):
         run_information_study(tmp_path, epochs=0, quick=True, progress=False)
     assert not any(tmp_path.iterdir())  # nothing written
 

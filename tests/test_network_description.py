@@ -334,8 +334,8 @@ def test_a_pathway_overwritten_by_a_summed_variable_is_refused() -> None:
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ({"n_steps": 0}, "n_steps must be a positive integer"),
-        ({"n_steps": 5, "trials": 0}, "trials must be a positive integer"),
+        ({"n_steps": 0}, "n_steps must be an integer >= 1"),
+        ({"n_steps": 5, "trials": 0}, "trials must be an integer >= 1"),
         ({"n_steps": 5, "inputs": {"exc.I": np.ones(7) * namp}}, r"has shape \(7,\)"),
         ({"n_steps": 5, "inputs": {"exc.J": 1 * namp}}, "'J' is not a parameter"),
         ({"n_steps": 5, "inputs": {"nowhere": 1}}, "neither sources nor"),

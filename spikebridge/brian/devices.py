@@ -30,13 +30,17 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from brian2 import prefs, set_device
 from brian2.devices.device import get_device, reset_device
 
+from ..checks import index
 from ..errors import DeviceUnavailableError, SpikebridgeError
+
+if TYPE_CHECKING:
+    from .cuda_build import CudaToolkit
 
 DEVICES: tuple[str, ...] = ("runtime", "numpy", "cpp_standalone", "cuda_standalone", "genn")
 STANDALONE_DEVICES = frozenset({"cpp_standalone", "cuda_standalone", "genn"})
@@ -49,8 +53,9 @@ _SAVED_PREFS = (
 )
 
 
-def check_device(name: str) -> None:
-    """Raise :class:`DeviceUnavailableError`, naming what to install, if ``name`` cannot run."""
+def check_device(name: str, *, need_gpu: bool = True) -> None:
+    """Raise :class:`DeviceUnavailableError`, naming what to install, if ``name`` cannot run
+    (``need_gpu=False``: ``cuda_standalone`` only has to compile)."""
     if name not in DEVICES:
         raise SpikebridgeError(f"Unknown Brian2 device '{name}'. Use one of: {', '.join(DEVICES)}.")
     if name == "runtime":
@@ -63,21 +68,15 @@ def check_device(name: str) -> None:
     elif name == "cpp_standalone":
         _require_compiler(name)
     elif name == "cuda_standalone":
-        if importlib.util.find_spec("brian2cuda") is None:
+        from .cuda_build import find_toolkit, require_brian2cuda
+
+        require_brian2cuda()
+        find_toolkit()
+        if need_gpu and not cuda_gpu_present():
             raise DeviceUnavailableError(
-                "The 'cuda_standalone' device needs brian2cuda: pip install 'spikebridge[cuda]' "
-                "(brian2cuda 1.0a7 pins brian2 == 2.8.0; brian2cuda 1.0b1 needs Python >= 3.12), "
-                "plus the CUDA toolkit (nvcc) and an NVIDIA GPU."
-            )
-        if shutil.which("nvcc") is None and not os.environ.get("CUDA_PATH"):
-            raise DeviceUnavailableError(
-                "The 'cuda_standalone' device needs the CUDA toolkit: nvcc is not on PATH and "
-                "CUDA_PATH is not set. Install the CUDA toolkit or set CUDA_PATH."
-            )
-        if not cuda_gpu_present():
-            raise DeviceUnavailableError(
-                "The 'cuda_standalone' device needs an NVIDIA GPU, but none is visible "
-                "(nvidia-smi lists no GPU). Run on a GPU machine, or use 'cpp_standalone'."
+                "The 'cuda_standalone' device needs an NVIDIA GPU to run, but none is visible "
+                "(nvidia-smi lists no GPU). Run on a GPU machine, use 'cpp_standalone', or "
+                "only compile the project (spikebridge.brian.cuda_build.build_check)."
             )
     elif name == "genn":
         if importlib.util.find_spec("brian2genn") is None:
@@ -122,16 +121,29 @@ def brian2_session(
     float_dtype: str = "float64",
     directory: str | Path | None = None,
     threads: int = 0,
+    compile_for: float | None = None,
+    toolkit: CudaToolkit | None = None,
 ) -> Iterator[Path | None]:
     """Set a Brian2 device and float type for one build-and-run; restore everything afterwards.
 
     Yields the project directory for standalone devices (a fresh temporary directory unless
-    ``directory`` is given) and None for runtime devices.
+    ``directory`` is given) and None for runtime devices. ``compile_for`` (``cuda_standalone``
+    only): a compute capability to generate and compile for without a GPU; the device then
+    does not build on ``run`` (the caller builds; see :mod:`.cuda_build`). ``toolkit``: the
+    CUDA toolkit found already.
     """
-    check_device(device)
+    if compile_for is not None and device != "cuda_standalone":
+        raise SpikebridgeError("compile_for applies to the 'cuda_standalone' device only.")
+    threads = index(threads, "threads")
+    check_device(device, need_gpu=compile_for is None)
     if float_dtype not in ("float64", "float32"):
         raise SpikebridgeError(f"dtype must be 'float64' or 'float32', got '{float_dtype}'.")
-    saved = {key: prefs[key] for key in _SAVED_PREFS}
+    keys = list(_SAVED_PREFS)
+    if device == "cuda_standalone":
+        from .cuda_build import cuda_preference_names
+
+        keys += [k for k in cuda_preference_names() if k not in keys]
+    saved = {key: prefs[key] for key in keys}
     previous = get_device()
     tmp: tempfile.TemporaryDirectory[str] | None = None
     project: Path | None = None
@@ -146,7 +158,7 @@ def brian2_session(
                 project = Path(tmp.name)
             else:
                 project = Path(directory)
-            _activate_standalone(device, project, threads)
+            _activate_standalone(device, project, threads, compile_for, toolkit)
         yield project
     finally:
         active = get_device()
@@ -160,24 +172,22 @@ def brian2_session(
             tmp.cleanup()
 
 
-def _activate_standalone(device: str, project: Path, threads: int) -> None:
+def _activate_standalone(
+    device: str,
+    project: Path,
+    threads: int,
+    compile_for: float | None,
+    toolkit: CudaToolkit | None,
+) -> None:
     options: dict[str, Any] = {"directory": str(project), "with_output": False}
     if device == "cpp_standalone":
         prefs["devices.cpp_standalone.openmp_threads"] = threads
         set_device("cpp_standalone", build_on_run=True, **options)
     elif device == "cuda_standalone":
-        importlib.import_module("brian2cuda")
-        _configure_brian2cuda()
-        set_device("cuda_standalone", build_on_run=True, **options)
+        from .cuda_build import configure_brian2cuda, find_toolkit
+
+        configure_brian2cuda(project, toolkit or find_toolkit(), compile_for)
+        set_device("cuda_standalone", build_on_run=compile_for is None, **options)
     else:
         importlib.import_module("brian2genn")
         set_device("genn", build_on_run=True, **options)
-
-
-def _configure_brian2cuda() -> None:
-    """CUDA >= 13 (Thrust/CCCL) needs C++17; brian2cuda 1.0a7 and Brian2 2.8 ask for C++11."""
-    nvcc_args = list(prefs["devices.cuda_standalone.extra_compile_args_nvcc"])
-    if "-std=c++17" not in nvcc_args:
-        prefs["devices.cuda_standalone.extra_compile_args_nvcc"] = [*nvcc_args, "-std=c++17"]
-    gcc_args = [a for a in prefs["codegen.cpp.extra_compile_args_gcc"] if not a.startswith("-std=")]
-    prefs["codegen.cpp.extra_compile_args_gcc"] = [*gcc_args, "-std=c++17"]

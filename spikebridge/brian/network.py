@@ -50,6 +50,7 @@ from brian2 import (
 from brian2 import Network as BrianNetwork
 from brian2.units.fundamentalunits import DimensionMismatchError
 
+from ..checks import count, index
 from ..errors import InputError, ModelFileError
 from ..network.description import ConstantSource, PoissonSource, SpikeSource, ValueSource
 from ..network.plan import SOURCE_VARIABLE, NetworkPlan, PopulationPlan, ProjectionPlan
@@ -336,8 +337,8 @@ def _projection(
             delay=delays,
             method=synapse.method,
             namespace={},
-            dt=plan.dt * second,
             name=projection.name,
+            **_synapse_clock(plan.dt),
         )
         if structure_only:  # the code Brian2 generates does not depend on the synapses
             synapses.connect(i=0, j=0)
@@ -364,6 +365,20 @@ def _projection(
         for pathway in pathways:
             getattr(synapses, pathway).delay = delay * plan.dt * second
     return synapses
+
+
+def _synapse_clock(dt: float) -> dict[str, Any]:
+    """``Synapses`` keyword for the network's step: ``dt``, except on brian2cuda, whose
+    synapses template (1.0a7, homogeneous delays) compares ``defaultclock.timestep`` with the
+    delay, so a project whose synapses run on a clock of their own does not compile: there the
+    synapses run on ``defaultclock``, set to the network's step."""
+    from brian2 import defaultclock
+    from brian2.devices.device import get_device
+
+    if type(get_device()).__module__.startswith("brian2cuda"):
+        defaultclock.dt = dt * second
+        return {"clock": defaultclock}
+    return {"dt": dt * second}
 
 
 def _perturbed_weight(
@@ -640,8 +655,8 @@ def run_network_brian2(
 
     from .devices import STANDALONE_DEVICES, brian2_session
 
-    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
-        raise InputError(f"repeats must be a positive integer, got {repeats!r}.")
+    repeats = count(repeats, "repeats")
+    threads = index(threads, "threads")
     plan = run.plan
     check_statements(plan)  # errors in runtime mode, before anything compiles
     standalone = device in STANDALONE_DEVICES

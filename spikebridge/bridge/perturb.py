@@ -86,7 +86,7 @@ class NoiseSchedule:
         in the clean network) is the unit of the ``membrane`` strengths.
         """
         if samples < 1:
-            raise InputError(f"samples must be at least 1, got {samples}.")
+            raise InputError(f"samples must be an integer >= 1, got {samples}.")
         levels = [Perturbation("none", 0.0)]
         levels += [Perturbation(k, float(s)) for k, values in strengths.items() for s in values]
         schedule = cls(tuple(levels), samples, dict(membrane_scale or {}))

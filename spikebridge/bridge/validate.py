@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..checks import count, index
 from ..errors import InputError
 from ..learning.checkpoint import load_trained
 from ..learning.train import run_test_data
@@ -104,8 +105,8 @@ def validate(
 ) -> dict[str, Any]:
     """Run the bridge comparison; returns the JSON-ready summary. ``export`` writes the trained
     description (a network file); ``nir`` the NIR graph of a LIF network."""
-    if samples < 1:
-        raise InputError(f"--samples must be at least 1, got {samples}.")
+    samples = count(samples, "samples")
+    threads = index(threads, "threads")
     net, data = load_trained(checkpoint, dtype=torch.float64)
     config = data["config"]
     spec = net.spec

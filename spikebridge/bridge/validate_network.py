@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from ..checks import count
 from ..errors import InputError
 from ..network.description import Network
 from ..network.plan import NetworkPlan, plan_network
@@ -57,8 +58,8 @@ def validate_network(
     if len(sizes) != 1:
         raise InputError(f"Every input needs the same number of samples, got {sorted(sizes)}.")
     available = sizes.pop()
-    samples = available if samples is None else samples
-    if not 1 <= samples <= available:
+    samples = available if samples is None else count(samples, "samples")
+    if samples > available:
         raise InputError(
             f"samples must be from 1 to {available} (the inputs given), got {samples}."
         )

@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
+from ..checks import count, index, non_negative, optional_count, positive
 from ..errors import InputError
 from ..io import write_json
 from ..nets import STEPS, build_net, count_parameters, net_spec
@@ -75,13 +76,18 @@ def check_run_settings(settings: Any, counts: Sequence[str]) -> None:
     """Check a training run's settings object: ``counts`` at least 1, ``subset`` and
     ``test_subset`` None or at least 1, and a CUDA ``device`` only where torch sees a GPU."""
     for name in counts:
-        value = getattr(settings, name)
-        if value < 1:
-            raise InputError(f"{name} must be at least 1, got {value}.")
+        count(getattr(settings, name), name)
     for name in ("subset", "test_subset"):
-        value = getattr(settings, name)
-        if value is not None and value < 1:
-            raise InputError(f"--{name.replace('_', '-')} must be at least 1, got {value}.")
+        optional_count(getattr(settings, name), name)
+    for name in ("seed", "data_seed"):
+        if hasattr(settings, name):
+            index(getattr(settings, name), name)
+    for name in ("lr",):
+        if getattr(settings, name, None) is not None:
+            positive(getattr(settings, name), name)
+    for name in ("weight_decay", "noise_amplitude"):
+        if getattr(settings, name, None) is not None:
+            non_negative(getattr(settings, name), name)
     if settings.device.startswith("cuda") and not torch.cuda.is_available():
         raise InputError("--device cuda was asked for but torch sees no CUDA GPU; use cpu.")
 

@@ -28,6 +28,7 @@ import numpy as np
 from brian2 import Hz, second
 from brian2.units.fundamentalunits import get_dimensions
 
+from ..checks import count, index
 from ..errors import InputError
 from ..inputs import steps_for
 from ..units import to_si
@@ -90,11 +91,9 @@ def prepare_run(
                 "or n_steps."
             )
         n_steps = steps_for(duration, plan.dt)
-    if isinstance(n_steps, bool) or not isinstance(n_steps, int | np.integer) or n_steps < 1:
-        raise InputError(f"n_steps must be a positive integer, got {n_steps!r}.")
-    if isinstance(trials, bool) or not isinstance(trials, int | np.integer) or trials < 1:
-        raise InputError(f"trials must be a positive integer, got {trials!r}.")
-    steps, trials = int(n_steps), int(trials)
+    steps = count(n_steps, "n_steps")
+    trials = count(trials, "trials")
+    seed = index(seed, "seed")
     given = dict(inputs or {})
     drives = _drives(plan, given, steps, trials)
     values: dict[str, np.ndarray] = {}

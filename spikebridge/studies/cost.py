@@ -18,6 +18,7 @@ from typing import Any
 
 import torch
 
+from ..checks import count
 from ..cost import cost_table, timing_table
 from ..errors import InputError
 from ..io import write_json
@@ -45,6 +46,7 @@ def run_cost_study(
 ) -> dict[str, Any]:
     """Write ``out/results.json`` (counts, and timing when asked), the report and figures."""
     out = Path(out)
+    batch, repeats, steps = count(batch, "batch"), count(repeats, "repeats"), count(steps, "steps")
     settings = {"timing": timing, "batch": batch, "repeats": repeats, "steps": steps}
     stored = out / "settings.json"
     if stored.exists():

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from ..checks import cli_count
 from .engines import ENGINES
 
 
@@ -37,7 +38,7 @@ def add_sweep_options(parser: argparse.ArgumentParser) -> argparse._ArgumentGrou
     group.add_argument(
         "--workers",
         metavar="N",
-        type=_positive_int,
+        type=cli_count,
         default=None,
         help="points run at once; 1 runs them in this process (default: all CPU cores)",
     )
@@ -47,13 +48,3 @@ def add_sweep_options(parser: argparse.ArgumentParser) -> argparse._ArgumentGrou
 def sweep_options(args: argparse.Namespace) -> dict[str, Any]:
     """The ``run_sweep`` keyword arguments of parsed :func:`add_sweep_options` options."""
     return {"engine": args.engine, "workers": args.workers, "address": args.address}
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} is less than 1; give 1 or more workers")
-    return value

@@ -34,6 +34,7 @@ import torch
 from torch import Tensor, nn
 
 from ..brian.network_program import network_program
+from ..checks import count
 from ..errors import InputError
 from ..network.description import ConstantSource, Network, PoissonSource, ValueSource
 from ..network.plan import NetworkPlan, plan_network
@@ -492,8 +493,7 @@ def run_network_torch(
     ``compile``: ``"step"`` or ``"loop"`` (:mod:`.compiled`; compilation happens in a first,
     untimed call), with inductor ``compile_options`` (e.g. ``{"cpp.threads": 1}``);
     ``repeats``: run the loop that many times (the results are identical; timings of each)."""
-    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
-        raise InputError(f"repeats must be a positive integer, got {repeats!r}.")
+    repeats = count(repeats, "repeats")
     if dtype not in DTYPES:
         raise InputError(f"dtype must be 'float64' or 'float32', got {dtype!r}.")
     torch_device = torch.device(device)

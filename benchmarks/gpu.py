@@ -1,0 +1,275 @@
+"""The GPU rows of every benchmark, in one run of under 8 minutes on one GPU.
+
+For the day a GPU machine is lent: it installs nothing (carry the project's ``.venv``, built
+by ``scripts/setup_env.sh``, which has brian2cuda and cuRAND; torch must be a CUDA build
+there: ``pip install torch==2.13.0`` from PyPI on that machine), runs each benchmark's GPU
+section in a subprocess with its own time budget, and writes everything under ``--out``:
+
+=====================  ==========================================================  ======
+step                   what                                                        budget
+=====================  ==========================================================  ======
+``parity``             cuda_standalone vs cpp_standalone: the COBA network         110 s
+                       (4,000 LIF, 20 ms, float64) spike for spike, first
+                       differing step, rates; the HH model's traces
+``throughput``         HH networks, 1e6 neurons float32, uncoupled and coupled:    200 s
+                       cuda_standalone and torch CUDA (eager, compiled) vs
+                       cpp_standalone at 1,000 (``simulation_throughput.py``)
+``training_step``      lif-fc, hh-fc, s-lif2hh-fc and snnTorch's Leaky on CUDA     80 s
+                       (``training_step.py``)
+``open_neuromorphic``  the Open Neuromorphic shape on CUDA vs snnTorch              80 s
+                       (``open_neuromorphic.py``)
+=====================  ==========================================================  ======
+
+A step that runs past its budget is stopped and recorded as such (what it wrote stays).
+``--dry-run`` checks the plan without a GPU: every benchmark accepts the options given to
+it (its ``--help`` lists them), the budgets fit in ``--limit``, the output folder is
+writable, and it reports what this machine lacks for the real run; it runs nothing else.
+
+    .venv/bin/python benchmarks/gpu.py --out benchmarks/results/gpu     # on the GPU machine
+    .venv/bin/python benchmarks/gpu.py --dry-run                        # anywhere
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+LIMIT_S = 480
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    script: str  # a benchmark of this folder, or "" for this file's own parity check
+    options: tuple[str, ...]
+    budget_s: int
+
+
+def plan(out: Path) -> list[Step]:
+    """The steps, with the options each benchmark is given."""
+    return [
+        Step("parity", "", ("--parity-child", str(out / "parity.json")), 110),
+        Step(
+            "throughput",
+            "simulation_throughput.py",
+            (
+                "--sizes",
+                "1000",
+                "--gpu-sizes",
+                "1000000",
+                "--dtypes",
+                "float32",
+                "--steps",
+                "500",
+                "--repeats",
+                "2",
+                "--simulate-sizes",
+                "",
+                "--profile",
+                "0",
+                "--out",
+                str(out / "throughput.json"),
+            ),
+            200,
+        ),
+        Step(
+            "training_step",
+            "training_step.py",
+            (
+                "--device",
+                "cuda",
+                "--repeats",
+                "10",
+                "--warmup",
+                "3",
+                "--out",
+                str(out / "training-step.json"),
+            ),
+            80,
+        ),
+        Step(
+            "open_neuromorphic",
+            "open_neuromorphic.py",
+            ("--device", "cuda", "--repeats", "3", "--out", str(out / "open-neuromorphic.json")),
+            80,
+        ),
+    ]
+
+
+def lacking() -> list[str]:
+    """What this machine lacks for the real run (empty on a ready GPU machine)."""
+    import importlib.util
+
+    import torch
+
+    missing = []
+    if not torch.cuda.is_available():
+        build = "a CPU-only torch" if torch.version.cuda is None else "no visible GPU"
+        missing.append(f"torch CUDA ({build}, torch {torch.__version__})")
+    from spikebridge.errors import DeviceUnavailableError
+
+    if importlib.util.find_spec("brian2cuda") is None:
+        missing.append("brian2cuda")
+    else:
+        from spikebridge.brian.cuda_build import find_toolkit
+
+        try:
+            find_toolkit()
+        except DeviceUnavailableError as exc:
+            missing.append(str(exc))
+        from spikebridge.brian.devices import cuda_gpu_present
+
+        if not cuda_gpu_present():
+            missing.append("an NVIDIA GPU for cuda_standalone (nvidia-smi lists none)")
+    return missing
+
+
+def check_plan(steps: list[Step], out: Path, limit: int) -> list[str]:
+    """Problems of the plan: options a benchmark does not take, budgets over the limit."""
+    problems = []
+    total = sum(s.budget_s for s in steps)
+    if total > limit:
+        problems.append(f"the budgets add up to {total} s, over the limit of {limit} s")
+    for step in steps:
+        if not step.script:
+            continue
+        text = subprocess.run(
+            [sys.executable, str(HERE / step.script), "--help"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        if text.returncode != 0:
+            problems.append(f"{step.script} --help failed: {text.stderr[-500:]}")
+            continue
+        taken = set(re.findall(r"--[a-z][a-z0-9-]*", text.stdout))
+        unknown = [o for o in step.options if o.startswith("--") and o not in taken]
+        if unknown:
+            problems.append(f"{step.script} takes no {', '.join(unknown)}")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        problems.append(f"cannot write to {out}: {exc}")
+    return problems
+
+
+def parity_child(path: Path) -> None:
+    """cuda_standalone against cpp_standalone (run in a subprocess of the plan)."""
+    import numpy as np
+    from brian2 import ms
+
+    from spikebridge.brian.network import run_network_brian2
+    from spikebridge.io import write_json
+    from spikebridge.network import network_from, plan_network, prepare_run
+    from spikebridge.parity import parity
+
+    run = prepare_run(plan_network(network_from("coba", {"n": 4000})), duration=20 * ms)
+    results = {
+        device: run_network_brian2(run, device=device, dtype="float64")
+        for device in ("cpp_standalone", "cuda_standalone")
+    }
+    cpp, cuda = results["cpp_standalone"], results["cuda_standalone"]
+    rows: dict[str, Any] = {}
+    for key, spikes in cpp.spikes.items():
+        other = cuda.spikes[key]
+        same = spikes.shape == other.shape and bool(np.all(np.sort(spikes, 0) == np.sort(other, 0)))
+        steps_a = {int(s) for s in spikes[:, 1]} if len(spikes) else set()
+        steps_b = {int(s) for s in other[:, 1]} if len(other) else set()
+        differing = sorted(steps_a ^ steps_b)
+        rows[key] = {
+            "spikes_cpp": len(spikes),
+            "spikes_cuda": len(other),
+            "identical": same,
+            "first_differing_step": differing[0] if differing else None,
+        }
+    hh = parity("hh", device="cuda_standalone", torch_device="cuda").to_dict()
+    write_json(path, {"coba_20ms_float64": rows, "hh_cuda_standalone_vs_torch_cuda": hh})
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", default="benchmarks/results/gpu", help="output folder")
+    parser.add_argument("--limit", type=int, default=LIMIT_S, help="seconds for everything")
+    parser.add_argument("--dry-run", action="store_true", help="check the plan; run nothing")
+    parser.add_argument("--only", default=None, help="comma-separated steps (default: all)")
+    parser.add_argument("--parity-child", default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.parity_child:
+        parity_child(Path(args.parity_child))
+        return
+    from spikebridge.io import write_json
+
+    out = Path(args.out)
+    steps = plan(out)
+    if args.only:
+        wanted = set(args.only.split(","))
+        unknown = wanted - {s.name for s in steps}
+        if unknown:
+            parser.error(f"unknown steps {sorted(unknown)}; the steps: {[s.name for s in steps]}")
+        steps = [s for s in steps if s.name in wanted]
+    problems = check_plan(steps, out, args.limit)
+    missing = lacking()
+    if args.dry_run:
+        print(
+            json.dumps(
+                {
+                    "steps": [s.__dict__ for s in steps],
+                    "problems": problems,
+                    "lacking_for_the_real_run": missing,
+                },
+                indent=1,
+            )
+        )
+        sys.exit(1 if problems else 0)
+    if problems or missing:
+        sys.exit("not run: " + "; ".join(problems + missing))
+    began, log = time.perf_counter(), []
+    for step in steps:
+        left = args.limit - (time.perf_counter() - began)
+        command = [
+            sys.executable,
+            str(HERE / step.script) if step.script else __file__,
+            *step.options,
+        ]
+        started = time.perf_counter()
+        try:
+            done = subprocess.run(
+                command,
+                capture_output=True,
+                text=True,
+                timeout=max(1, min(step.budget_s, left)),
+                check=False,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            )
+            status = "ok" if done.returncode == 0 else f"exit {done.returncode}"
+            tail = (done.stdout + done.stderr)[-3000:]
+        except subprocess.TimeoutExpired as exc:
+            status, tail = "over budget", str(exc.stdout or "")[-3000:]
+        log.append(
+            {
+                "step": step.name,
+                "status": status,
+                "seconds": time.perf_counter() - started,
+                "output_tail": tail,
+            }
+        )
+        print(f"{step.name}: {status} in {log[-1]['seconds']:.0f} s", flush=True)
+        write_json(out / "gpu-run.json", log)  # atomic: a stopped run keeps the steps done
+    print(f"total {time.perf_counter() - began:.0f} s; results in {out}")
+
+
+if __name__ == "__main__":
+    main()
