@@ -5,11 +5,16 @@ paper's optimiser settings (``spikebridge train``'s defaults; 40 epochs unless
 ``--epochs``), one output folder per run under ``--runs``, and writes a summary JSON with
 the last epoch's test accuracy per task (the paper's reported figure), mean and spread
 over seeds, the hardware and the settings. Runs resume where they stopped: a finished run
-is read back, an interrupted one continues from its last checkpoint. On a machine with a
-CUDA GPU the runs use it (``--device auto``).
+is read back, an interrupted one continues from its last checkpoint, and a run trained for
+fewer epochs is extended (the learning-rate milestones are absolute epochs, so the first 10
+epochs of a 40-epoch run are a 10-epoch run); a summary always reads the accuracy after
+``--epochs`` epochs, whatever the folder holds. On a machine with a CUDA GPU the runs use it
+(``--device auto``). ``--bridge N`` runs every trained spiking net in Brian2
+(``spikebridge validate``) on the first N test composites and adds the agreement to the
+table (kept per run and epoch in ``bridge-<epochs>.json``, so it is not redone).
 
-    .venv/bin/python benchmarks/learning_table.py --runs runs/table \\
-        --out benchmarks/results/learning-table.json
+    .venv/bin/python benchmarks/learning_table.py --runs runs/table --epochs 10 \\
+        --compile net --bridge 1000 --out benchmarks/results/learning-table.json
 """
 
 from __future__ import annotations
@@ -25,18 +30,33 @@ from typing import Any
 
 import torch
 
+from spikebridge.bridge.validate import validate
 from spikebridge.io import write_json
 from spikebridge.learning.train import TrainConfig, train
-from spikebridge.nets import NETS
+from spikebridge.nets import NETS, net_spec
 
 
 def run_one(config: TrainConfig, folder: Path) -> dict[str, Any]:
+    """The run's metrics cut to ``config.epochs`` epochs (trained or extended if short)."""
+    epochs = config.resolved().epochs or 0
     metrics_file = folder / "metrics.json"
-    if metrics_file.exists():
-        done = json.loads(metrics_file.read_text())
-        if len(done["epochs"]) >= (config.resolved().epochs or 0):
-            return dict(done)
-    return train(config, folder, resume=True)
+    done = json.loads(metrics_file.read_text()) if metrics_file.exists() else None
+    if done is None or len(done["epochs"]) < epochs:
+        done = train(config, folder, resume=True, progress=False)
+    return {**done, "epochs": done["epochs"][:epochs]}
+
+
+def bridge_one(folder: Path, epochs: int, samples: int) -> dict[str, Any] | None:
+    """Brian2 validation of the run's checkpoint if it holds ``epochs`` epochs (cached)."""
+    cached = folder / f"bridge-{epochs}.json"
+    if cached.exists():
+        return dict(json.loads(cached.read_text()))
+    metrics = json.loads((folder / "metrics.json").read_text())
+    if len(metrics["epochs"]) != epochs:
+        return None  # the checkpoint has moved on: that epoch's weights are gone
+    result = validate(folder, device="cpp_standalone", samples=samples, threads=1)
+    write_json(cached, result)
+    return result
 
 
 def summarise(runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
@@ -49,6 +69,21 @@ def summarise(runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
                 "mean": statistics.fmean(values),
                 "std": statistics.stdev(values) if len(values) > 1 else 0.0,
                 "values": values,
+            }
+        bridges = [r["bridge"] for r in results if r.get("bridge")]
+        if bridges:
+            entry["bridge"] = {
+                "runs": len(bridges),
+                "samples": bridges[0]["samples"],
+                "spike_train_agreement_min": min(b["spike_train_agreement"] for b in bridges),
+                "prediction_agreement_min": {
+                    t: min(b["prediction_agreement"][t] for b in bridges)
+                    for t in ("task1", "task2")
+                },
+                "accuracy_difference_points_max": {
+                    t: max(b["accuracy_difference_points"][t] for b in bridges)
+                    for t in ("task1", "task2")
+                },
             }
         entry["params"] = results[0]["params"]
         entry["epochs"] = len(results[0]["epochs"])
@@ -68,6 +103,12 @@ def main() -> None:
     parser.add_argument("--subset", type=int, default=None, help="training composites")
     parser.add_argument("--noise", type=float, default=0.0, help="robustness pattern amplitude")
     parser.add_argument("--device", default="auto", help="auto (cuda if available), cpu, cuda")
+    parser.add_argument(
+        "--compile", default="none", help="none, step, loop, net (speed only, same dynamics)"
+    )
+    parser.add_argument(
+        "--bridge", type=int, default=0, help="validate each spiking run in Brian2 on N samples"
+    )
     parser.add_argument("--runs", default="runs/learning-table", help="folder of the runs")
     parser.add_argument("--out", default="benchmarks/results/learning-table.json")
     args = parser.parse_args()
@@ -89,9 +130,13 @@ def main() -> None:
                 seed=seed,
                 noise_amplitude=args.noise,
                 device=device,
+                compile=args.compile,
             )
             folder = Path(args.runs) / f"{net}-seed{seed}"
-            runs.setdefault(net, []).append(run_one(config, folder))
+            result = run_one(config, folder)
+            if args.bridge and net_spec(net).spiking:
+                result["bridge"] = bridge_one(folder, len(result["epochs"]), args.bridge)
+            runs.setdefault(net, []).append(result)
             write_json(args.out, _payload(args, device, runs, began))
             print(f"{net} seed {seed}: {runs[net][-1]['epochs'][-1]}", flush=True)
     print(json.dumps(summarise(runs), indent=1))
@@ -109,6 +154,8 @@ def _payload(
             "subset": args.subset,
             "noise": args.noise,
             "seeds": args.seeds,
+            "compile": args.compile,
+            "bridge_samples": args.bridge,
             "protocol": "test accuracy per task after the last epoch (the paper's figure)",
         },
         "hardware": {
