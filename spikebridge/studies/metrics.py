@@ -12,8 +12,21 @@ train compared with it.
   (0.5 (N_ref + N_model)) / (1 - 2 nu Delta), with <N_coinc> = 2 nu Delta N_ref, nu the
   model's rate, N_coinc the number of reference spikes with a model spike within +-Delta
   (each model spike used once). 1 for identical trains, about 0 for chance.
+* :func:`gamma_factor`, the coincidence measure model-fitting tools report (Jolivet et al.
+  2008; Brian2's brian2modelfitting): Gamma = (N_coinc - 2 nu Delta N_ref) /
+  (0.5 (1 - 2 nu Delta) (N_ref + N_model)) with nu the *reference's* rate and N_coinc the
+  reference spikes whose nearest model spike lies within +-Delta (a model spike may serve
+  several); on a grid of step dt when one is given, as those tools count in steps.
+  :func:`gamma_error` is the error they minimise: max(0, 1 + 2 |nu_ref - nu_model| / nu_ref -
+  Gamma) (the rate term of Clopath et al. 2007), or max(0, 1 - Gamma) without it.
 * :func:`van_rossum_distance` (van Rossum 2001): D^2 = (1/tau) int (f - g)^2 dt with trains
-  filtered by exp(-t/tau), computed in closed form.
+  filtered by exp(-t/tau), computed in closed form (the paper's normalisation; elephant's
+  ``van_rossum_distance`` is sqrt(2) times it, 1 for one spike against none).
+
+These are written here rather than taken from elephant because elephant has no coincidence
+or gamma factor and its functions take neo ``SpikeTrain`` objects with units, too slow for
+the optimisers' inner loop; the tests check van Rossum and the coincidence count against
+elephant.
 """
 
 from __future__ import annotations
@@ -58,6 +71,19 @@ def coincidence_factor(
         return 1.0
     if len(ref) == 0 or len(mod) == 0:
         return 0.0
+    coincidences = coincidence_count(ref, mod, window)
+    rate = len(mod) / duration
+    expected = 2 * rate * window * len(ref)
+    norm = 1 - 2 * rate * window
+    if norm <= 0:
+        return math.nan
+    return float((coincidences - expected) / (0.5 * (len(ref) + len(mod))) / norm)
+
+
+def coincidence_count(reference: np.ndarray, model: np.ndarray, window: float = 2.0) -> int:
+    """Reference spikes matched by a model spike within +-``window``, each model spike used
+    once (the nearest free one, in the reference's order): Kistler's N_coinc."""
+    ref, mod = _train(reference), _train(model)
     used = np.zeros(len(mod), dtype=bool)
     coincidences = 0
     for t in ref:
@@ -65,12 +91,56 @@ def coincidence_factor(
         if len(candidates):
             used[candidates[np.argmin(np.abs(mod[candidates] - t))]] = True
             coincidences += 1
-    rate = len(mod) / duration
-    expected = 2 * rate * window * len(ref)
-    norm = 1 - 2 * rate * window
+    return coincidences
+
+
+def _nearest_within(ref: np.ndarray, mod: np.ndarray, window: float) -> int:
+    """Reference spikes whose nearest model spike is within ``window`` (reuse allowed)."""
+    if len(ref) == 0 or len(mod) == 0:
+        return 0
+    after = np.clip(np.searchsorted(mod, ref), 0, len(mod) - 1)
+    before = np.clip(after - 1, 0, len(mod) - 1)
+    nearest = np.minimum(np.abs(mod[after] - ref), np.abs(mod[before] - ref))
+    return int(np.sum(nearest <= window))
+
+
+def gamma_factor(
+    reference: np.ndarray,
+    model: np.ndarray,
+    duration: float,
+    window: float = 2.0,
+    dt: float | None = None,
+) -> float:
+    """The gamma factor (module docstring) over ``duration`` with precision ``window`` (ms);
+    ``dt`` (ms): count on that grid. 1 for identical trains, about 0 for chance; NaN when the
+    reference has no spike or the normalisation vanishes."""
+    ref, mod = _train(reference), _train(model)
+    if len(ref) == 0:
+        return math.nan
+    if dt is not None:
+        ref, mod, window = np.rint(ref / dt), np.rint(mod / dt), float(np.rint(window / dt))
+        duration = duration / dt
+    rate = len(ref) / duration
+    norm = 0.5 * (1 - 2 * rate * window)
     if norm <= 0:
         return math.nan
-    return float((coincidences - expected) / (0.5 * (len(ref) + len(mod))) / norm)
+    expected = 2 * window * rate * len(ref)
+    return float((_nearest_within(ref, mod, window) - expected) / (norm * (len(ref) + len(mod))))
+
+
+def gamma_error(
+    reference: np.ndarray,
+    model: np.ndarray,
+    duration: float,
+    window: float = 2.0,
+    dt: float | None = None,
+    rate_correction: bool = True,
+) -> float:
+    """The fitting error of model-fitting tools built on :func:`gamma_factor` (0 is perfect)."""
+    gamma = gamma_factor(reference, model, duration, window, dt)
+    n_ref, n_model = len(_train(reference)), len(_train(model))
+    rate_term = 1 + 2 * abs(n_ref - n_model) / n_ref if rate_correction and n_ref else 1.0
+    return max(0.0, rate_term - gamma) if math.isfinite(gamma) else math.nan
 
 
 def van_rossum_distance(reference: np.ndarray, model: np.ndarray, tau: float = 5.0) -> float:
