@@ -1,9 +1,13 @@
 """The GPU rows of every benchmark, in one run of under 8 minutes on one GPU.
 
-For the day a GPU machine is lent: it installs nothing (carry the project's ``.venv``, built
-by ``scripts/setup_env.sh``, which has brian2cuda and cuRAND; torch must be a CUDA build
-there: ``pip install torch==2.13.0`` from PyPI on that machine), runs each benchmark's GPU
-section in a subprocess with its own time budget, and writes everything under ``--out``:
+For the day a GPU machine is lent. It installs nothing: the lent machine has Python 3.12,
+a CUDA build of torch, nvcc and cuRAND but no package index, so ``benchmarks/gpu_wheels.sh``
+(run here) puts what it lacks into ``.whl/`` (brian2 2.10.1 and brian2cuda 1.0b1 for
+Python 3.12, snntorch, nir and a spikebridge wheel; about 3 MB), and the device run carries
+``.whl`` and starts with ``python3 -m pip install -q --no-index --no-deps --target /tmp/site
+.whl/*.whl && export PYTHONPATH=/tmp/site`` (the full command is in that script). The
+script runs each benchmark's GPU section in a subprocess with its own time budget and
+writes everything under ``--out``:
 
 =====================  ==========================================================  ======
 step                   what                                                        budget
@@ -14,15 +18,17 @@ step                   what                                                     
 ``throughput``         HH networks, 1e6 neurons float32, uncoupled and coupled:    200 s
                        cuda_standalone and torch CUDA (eager, compiled) vs
                        cpp_standalone at 1,000 (``simulation_throughput.py``)
-``training_step``      lif-fc, hh-fc, s-lif2hh-fc and snnTorch's Leaky on CUDA     80 s
-                       (``training_step.py``)
-``open_neuromorphic``  the Open Neuromorphic shape on CUDA vs snnTorch              80 s
-                       (``open_neuromorphic.py``)
+``training_step``      lif-fc, hh-fc, s-lif2hh-fc and snnTorch's Leaky on CUDA,    80 s
+                       eager (``training_step.py``; compiled modes take minutes of
+                       first calls)
+``open_neuromorphic``  the Open Neuromorphic shape on CUDA: our LIF and HH layers   80 s
+                       vs snnTorch's Leaky, eager (``open_neuromorphic.py``)
 =====================  ==========================================================  ======
 
-A step that runs past its budget is stopped and recorded as such (what it wrote stays).
-``--dry-run`` checks the plan without a GPU: every benchmark accepts the options given to
-it (its ``--help`` lists them), the budgets fit in ``--limit``, the output folder is
+A step that runs past its budget is stopped with all its processes (Brian2's binaries and
+nvcc included) and recorded as such; what it wrote stays. ``--dry-run`` checks the plan
+without a GPU: every option given to a benchmark is one it takes (its ``--help`` lists
+them; the values are not parsed), the budgets fit in ``--limit``, the output folder is
 writable, and it reports what this machine lacks for the real run; it runs nothing else.
 
     .venv/bin/python benchmarks/gpu.py --out benchmarks/results/gpu     # on the GPU machine
@@ -56,22 +62,16 @@ class Step:
 
 def plan(out: Path) -> list[Step]:
     """The steps, with the options each benchmark is given."""
+    throughput = "--sizes 1000 --gpu-sizes 1000000 --dtypes float32 --steps 500 --repeats 2"
+    training = "--device cuda --modes eager --leaky-modes eager --repeats 10 --warmup 3"
+    shape = "--device cuda --contenders lif,hh,leaky --modes eager --leaky-modes eager"
     return [
         Step("parity", "", ("--parity-child", str(out / "parity.json")), 110),
         Step(
             "throughput",
             "simulation_throughput.py",
             (
-                "--sizes",
-                "1000",
-                "--gpu-sizes",
-                "1000000",
-                "--dtypes",
-                "float32",
-                "--steps",
-                "500",
-                "--repeats",
-                "2",
+                *throughput.split(),
                 "--simulate-sizes",
                 "",
                 "--profile",
@@ -84,22 +84,13 @@ def plan(out: Path) -> list[Step]:
         Step(
             "training_step",
             "training_step.py",
-            (
-                "--device",
-                "cuda",
-                "--repeats",
-                "10",
-                "--warmup",
-                "3",
-                "--out",
-                str(out / "training-step.json"),
-            ),
+            (*training.split(), "--out", str(out / "training-step.json")),
             80,
         ),
         Step(
             "open_neuromorphic",
             "open_neuromorphic.py",
-            ("--device", "cuda", "--repeats", "3", "--out", str(out / "open-neuromorphic.json")),
+            (*shape.split(), "--repeats", "3", "--out", str(out / "open-neuromorphic.json")),
             80,
         ),
     ]
@@ -174,6 +165,7 @@ def parity_child(path: Path) -> None:
     from spikebridge.brian.network import run_network_brian2
     from spikebridge.io import write_json
     from spikebridge.network import network_from, plan_network, prepare_run
+    from spikebridge.network.parity import first_difference
     from spikebridge.parity import parity
 
     run = prepare_run(plan_network(network_from("coba", {"n": 4000})), duration=20 * ms)
@@ -183,20 +175,40 @@ def parity_child(path: Path) -> None:
     }
     cpp, cuda = results["cpp_standalone"], results["cuda_standalone"]
     rows: dict[str, Any] = {}
-    for key, spikes in cpp.spikes.items():
+    for key, spikes in cpp.spikes.items():  # (trial, step, neuron) rows, sorted
         other = cuda.spikes[key]
-        same = spikes.shape == other.shape and bool(np.all(np.sort(spikes, 0) == np.sort(other, 0)))
-        steps_a = {int(s) for s in spikes[:, 1]} if len(spikes) else set()
-        steps_b = {int(s) for s in other[:, 1]} if len(other) else set()
-        differing = sorted(steps_a ^ steps_b)
+        first = first_difference(spikes, other, run.n_steps)
         rows[key] = {
             "spikes_cpp": len(spikes),
             "spikes_cuda": len(other),
-            "identical": same,
-            "first_differing_step": differing[0] if differing else None,
+            "identical": bool(np.array_equal(spikes, other)),
+            "first_differing_step": None if first == run.n_steps else first,
         }
     hh = parity("hh", device="cuda_standalone", torch_device="cuda").to_dict()
     write_json(path, {"coba_20ms_float64": rows, "hh_cuda_standalone_vs_torch_cuda": hh})
+
+
+def _run_step(command: list[str], timeout: float) -> tuple[str, str]:
+    """Run one step in a process group of its own; past ``timeout`` the whole group (Brian2's
+    binaries, make and nvcc too) is killed. Returns the status and the output's tail."""
+    import signal
+
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        output, _ = process.communicate(timeout=timeout)
+        status = "ok" if process.returncode == 0 else f"exit {process.returncode}"
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        output, _ = process.communicate()
+        status = "over budget"
+    return status, (output or "")[-3000:]
 
 
 def main() -> None:
@@ -245,19 +257,7 @@ def main() -> None:
             *step.options,
         ]
         started = time.perf_counter()
-        try:
-            done = subprocess.run(
-                command,
-                capture_output=True,
-                text=True,
-                timeout=max(1, min(step.budget_s, left)),
-                check=False,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
-            )
-            status = "ok" if done.returncode == 0 else f"exit {done.returncode}"
-            tail = (done.stdout + done.stderr)[-3000:]
-        except subprocess.TimeoutExpired as exc:
-            status, tail = "over budget", str(exc.stdout or "")[-3000:]
+        status, tail = _run_step(command, max(1, min(step.budget_s, left)))
         log.append(
             {
                 "step": step.name,

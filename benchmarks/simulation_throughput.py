@@ -31,10 +31,8 @@ the ratios and (``--profile``) a torch profile of one eager step.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import platform
-import shutil
 import statistics
 import subprocess
 import time
@@ -164,17 +162,14 @@ def gpu_reason() -> str | None:
 
 
 def brian2cuda_reason() -> str | None:
-    """Why Brian2's cuda_standalone cannot run here, or None."""
-    if importlib.util.find_spec("brian2cuda") is None:
-        return "brian2cuda is not installed (pip install 'spikebridge[cuda]')"
-    if shutil.which("nvcc") is None and not os.environ.get("CUDA_PATH"):
-        return "brian2cuda is installed but the CUDA toolkit (nvcc) is not"
+    """Why Brian2's cuda_standalone cannot run here (what is missing), or None."""
+    from spikebridge.brian.devices import check_device
+    from spikebridge.errors import DeviceUnavailableError
+
     try:
-        listed = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=30)
-    except (OSError, subprocess.SubprocessError):
-        return "no NVIDIA driver (nvidia-smi not found)"
-    if listed.returncode != 0 or "GPU" not in listed.stdout:
-        return "nvidia-smi lists no GPU"
+        check_device("cuda_standalone")
+    except DeviceUnavailableError as exc:
+        return str(exc)
     return None
 
 

@@ -8,7 +8,7 @@ or ``failed`` (with the error):
 - Brian2 devices: ``numpy`` and ``runtime`` (Cython) run a LIF group for 200 steps;
   ``cpp_standalone`` builds and runs the parity check below; ``cuda_standalone`` is split
   into *build* (brian2cuda, nvcc and cuRAND found; with ``cuda_build=True`` a LIF project
-  is compiled for the GPU architecture, about a minute) and *run* (a visible GPU: the parity
+  is compiled for sm_90 without a GPU, about a minute) and *run* (a visible GPU: the parity
   check on it); ``genn`` (brian2genn and GeNN 4.x);
 - torch devices (CPU, CUDA GPUs, Apple MPS), with their names;
 - a parity check per engine device: the HH model for 2 ms (200 steps of 0.01 ms, float64)
@@ -78,7 +78,7 @@ def versions() -> dict[str, str | None]:
         except importlib.metadata.PackageNotFoundError:
             found[package] = None
     for compiler in ("g++", "nvcc"):
-        path = shutil.which(compiler)
+        path = shutil.which(compiler) if compiler == "g++" else _nvcc()
         if path is None:
             found[compiler] = None
             continue
@@ -88,6 +88,17 @@ def versions() -> dict[str, str | None]:
         lines = [line for line in text.splitlines() if line.strip()]
         found[compiler] = (lines[0] if compiler == "g++" else lines[-1]) if lines else path
     return found
+
+
+def _nvcc() -> str | None:
+    """The nvcc a cuda_standalone build would use (spikebridge's toolkit search), or None."""
+    from .brian.cuda_build import find_toolkit
+    from .errors import DeviceUnavailableError
+
+    try:
+        return find_toolkit().nvcc
+    except DeviceUnavailableError:
+        return None
 
 
 # -- checks (each runs in a worker process and returns a Check) ----------------------------------
@@ -210,6 +221,15 @@ def _torch_device_names() -> list[str]:
     return names
 
 
+def _result(key: str, future: Any) -> Check:
+    """A worker's check; a worker that died (a crash in compiled code) is a failed check."""
+    try:
+        return future.result()
+    except Exception as exc:  # BrokenProcessPool and the like: reported, never raised
+        group = "parity" if key.startswith("parity") else ("torch" if key == "torch" else "brian2")
+        return Check(group, key, FAILED, f"the check's worker died: {exc!r}", 0.0)
+
+
 def diagnose(*, cuda_build: bool = False, workers: int | None = None) -> dict[str, Any]:
     """Run every check; returns ``{"versions": ..., "checks": [...], "seconds": ...}``."""
     from .checks import count
@@ -224,7 +244,7 @@ def diagnose(*, cuda_build: bool = False, workers: int | None = None) -> dict[st
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         futures = {key: pool.submit(_job, key, cuda_build) for key in order}
         found = versions()
-        results = {key: future.result() for key, future in futures.items()}
+        results = {key: _result(key, future) for key, future in futures.items()}
     checks = [results[key] for key in keys]
     return {
         "versions": found,

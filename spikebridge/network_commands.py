@@ -13,6 +13,7 @@ import json
 from typing import Any
 
 from .checks import cli_count, cli_index, cli_positive
+from .errors import InputError
 
 
 def _options(pairs: list[str] | None) -> dict[str, Any]:
@@ -20,7 +21,7 @@ def _options(pairs: list[str] | None) -> dict[str, Any]:
     for pair in pairs or []:
         name, sep, text = pair.partition("=")
         if not sep or not name.isidentifier():
-            raise argparse.ArgumentTypeError(f"--set takes name=value, got '{pair}'")
+            raise InputError(f"--set takes NAME=VALUE (e.g. --set n=400), got '{pair}'.")
         try:
             options[name] = ast.literal_eval(text)
         except (ValueError, SyntaxError):

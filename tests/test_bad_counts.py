@@ -182,3 +182,60 @@ def test_a_model_file_without_membrane_unit_uses_its_variables_unit(
     assert model.membrane_unit_name == "V"
     result = sb.simulate(model, engine="torch", duration=2 * ms)
     assert result.units["v"] == "V"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"seeds": (1, -1)}, "seeds must be an integer >= 0"),
+        ({"amplitudes": (0.0, float("nan"))}, "amplitudes must be a finite number >= 0"),
+        ({"samples": 0}, "samples must be an integer >= 1"),
+        ({"epochs": 0}, "epochs must be an integer >= 1"),
+        ({"threads": -2}, "threads must be an integer >= 0"),
+        ({"strengths": {"membrane": (1.0, -1.0)}}, "membrane strengths must be"),
+    ],
+)
+def test_robustness_settings_refuse(change: dict[str, Any], message: str) -> None:
+    from dataclasses import replace
+
+    from spikebridge.studies.robustness import RobustnessSettings
+
+    with pytest.raises(InputError, match=message):
+        replace(RobustnessSettings.quick(), **change).checked()
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"gamma": 1.5}, r"gamma \(the learning-rate decay\) must be in \(0, 1\]"),
+        ({"gamma_every": 0}, "gamma_every must be an integer >= 1"),
+        ({"ema_decay": 1.0}, r"ema_decay must be in \[0, 1\)"),
+        ({"betas": (0.5, 1.0)}, r"betas\[1\] must be in \[0, 1\)"),
+        ({"beta": -1e-3}, "beta must be a finite number >= 0"),
+    ],
+)
+def test_information_settings_refuse(change: dict[str, Any], message: str) -> None:
+    from spikebridge.studies.information import InformationSettings
+
+    with pytest.raises(InputError, match=message):
+        InformationSettings(**change).checked()
+
+
+def test_other_api_entry_points_refuse() -> None:
+    from brian2 import ms
+
+    from spikebridge.cost import cost_table
+    from spikebridge.learning.train import TrainConfig
+    from spikebridge.nir import import_nir
+
+    with pytest.raises(InputError, match=r"steps must be an integer >= 1, got 2\.5"):
+        cost_table(steps=2.5)
+    with pytest.raises(InputError, match="milestones must be an integer >= 1"):
+        TrainConfig("lif-fc", milestones=(0, 10)).resolved()
+    with pytest.raises(InputError, match="dt must be a positive time"):
+        import_nir(None, dt=float("nan") * ms)
+
+
+def test_network_set_without_a_value_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["network", "show", "coba", "--set", "5"]) == 2
+    assert "--set takes NAME=VALUE" in capsys.readouterr().err

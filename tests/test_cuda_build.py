@@ -127,3 +127,15 @@ def test_running_cuda_standalone_without_a_gpu_says_so() -> None:
     with pytest.raises(DeviceUnavailableError, match=r"needs an NVIDIA GPU to run.*build_check"):
         check_device("cuda_standalone")
     check_device("cuda_standalone", need_gpu=False)  # compiling needs none
+
+
+def test_two_networks_naming_the_same_objects_are_refused(tmp_path: Path) -> None:
+    _toolkit_or_skip()
+    from spikebridge.errors import InputError
+    from spikebridge.network import network_from, plan_network, prepare_run
+
+    run = prepare_run(plan_network(network_from("coba", {"n": 50})), n_steps=5)
+    with pytest.raises(InputError, match=r"network 'b' names .*exc.* as network a does"):
+        cuda_build.build_check((), {"a": run, "b": run}, directory=tmp_path)
+    with pytest.raises(InputError, match="compute_capability must be a finite number > 0"):
+        cuda_build.build_check(("lif",), directory=tmp_path, compute_capability=float("nan"))

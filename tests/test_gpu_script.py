@@ -53,3 +53,21 @@ def test_the_dry_run_finds_an_option_a_benchmark_does_not_take(tmp_path: Path) -
     assert problems == ["training_step.py takes no --no-such-option"]
     over = gpu.check_plan([gpu.Step("y", "", (), 500)], tmp_path, 480)
     assert over == ["the budgets add up to 500 s, over the limit of 480 s"]
+
+
+def test_a_step_over_budget_is_stopped_with_its_children() -> None:
+    import time
+
+    gpu = _gpu_script()
+    child = (
+        "import subprocess, time; p = subprocess.Popen(['sleep', '60']); "
+        "print(p.pid, flush=True); time.sleep(60)"
+    )
+    began = time.perf_counter()
+    status, tail = gpu._run_step([sys.executable, "-c", child], 3)
+    assert status == "over budget" and time.perf_counter() - began < 30
+    grandchild = int(tail.split()[0])
+    time.sleep(0.5)
+    state = Path(f"/proc/{grandchild}/stat")
+    assert not state.exists() or state.read_text().split()[2] == "Z", "sleep still runs"
+    assert gpu._run_step([sys.executable, "-c", "print('hi')"], 30) == ("ok", "hi\n")

@@ -41,6 +41,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..checks import positive
 from ..errors import DeviceUnavailableError, InputError
 
 #: the modes of :func:`build_check`
@@ -184,6 +185,7 @@ def configure_brian2cuda(
     backend.cuda_path = toolkit.cuda_path
     backend.cuda_runtime_version = toolkit.runtime_version
     if compute_capability is not None:
+        compute_capability = positive(compute_capability, "compute_capability")
         if compute_capability < 5.0:
             raise InputError(
                 f"compute capability {compute_capability} is below brian2cuda's minimum 5.0."
@@ -317,19 +319,35 @@ def _generate(
             for group in groups.objects:
                 label = next(m for m, g in names.items() if g == group.name)
                 owners[f"model {label}"] = _object_names(group)
+        taken = {n: f"model {m}" for m, n in names.items()} if models else {}
         for label, run in networks.items():
+            clash = sorted(set(_plan_names(run.plan)) & set(taken))
+            if clash:
+                raise InputError(
+                    f"network {label!r} names {', '.join(clash)}, as {taken[clash[0]]} does: "
+                    "Brian2 needs every object of a project to have a name of its own. Rename "
+                    "its populations or projections, or build it in a project of its own."
+                )
             built = build_network(run.plan, run)
             duration = run.trials * built.window_steps * run.plan.dt * second
             built.network.run(duration, namespace=dict(built.namespace))
+            taken.update({obj.name: f"network {label}" for obj in built.network.objects})
             owners[f"network {label}"] = [
                 n for obj in built.network.objects for n in _object_names(obj)
             ]
         device.build(directory=str(project), compile=False, run=False, with_output=False)
-    code_objects = sorted(p.stem for p in (project / "code_objects").glob("*.cu"))
+    code_objects = sorted(  # the project's own (a reused folder may hold older files)
+        Path(source).stem for source in _sources(project) if source.startswith("code_objects/")
+    )
     return {
         owner: sorted(c for c in code_objects if any(_owned(c, n) for n in names_))
         for owner, names_ in owners.items()
     }
+
+
+def _plan_names(plan: Any) -> list[str]:
+    """The Brian2 object names a network plan will use (populations, sources, projections)."""
+    return [*plan.populations, *plan.sources, *plan.projections]
 
 
 def _object_names(obj: Any) -> list[str]:

@@ -371,7 +371,9 @@ def _synapse_clock(dt: float) -> dict[str, Any]:
     """``Synapses`` keyword for the network's step: ``dt``, except on brian2cuda, whose
     synapses template (1.0a7, homogeneous delays) compares ``defaultclock.timestep`` with the
     delay, so a project whose synapses run on a clock of their own does not compile: there the
-    synapses run on ``defaultclock``, set to the network's step."""
+    synapses run on ``defaultclock``, set to the network's step (so two networks with
+    different steps in one cuda_standalone project must be run one after the other: each
+    sets the step for the runs that follow)."""
     from brian2 import defaultclock
     from brian2.devices.device import get_device
 

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..checks import count
 from ..errors import InputError
 
 if TYPE_CHECKING:
@@ -85,8 +86,7 @@ class NoiseSchedule:
         ``membrane_scale`` (one value per membrane variable, e.g. its standard deviation
         in the clean network) is the unit of the ``membrane`` strengths.
         """
-        if samples < 1:
-            raise InputError(f"samples must be an integer >= 1, got {samples}.")
+        samples = count(samples, "samples")
         levels = [Perturbation("none", 0.0)]
         levels += [Perturbation(k, float(s)) for k, values in strengths.items() for s in values]
         schedule = cls(tuple(levels), samples, dict(membrane_scale or {}))

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from ..checks import count
 from ..errors import InputError
 from ..nets import NETS, STEPS, BinaryCNN, BinaryFC, SpikingConv, SpikingFC, TaskHeads, build_net
 from ..nets import count_parameters as _count_parameters
@@ -240,6 +241,7 @@ def _ratio(table: dict[str, dict[str, Any]], key: str, a: str, b: str) -> float 
 
 def cost_table(steps: int = STEPS) -> dict[str, Any]:
     """:func:`count_costs` of all ten networks, plus HH/s-LIF2HH and HH/4LIF ratios."""
+    steps = count(steps, "steps")
     models = {name: count_costs(name, steps=steps) for name in NETS}
     ratios = {
         body: {

@@ -9,7 +9,7 @@ from typing import Any
 
 import torch
 
-from ..errors import InputError
+from ..checks import count, index
 from ..learning.train import task_loss
 from ..nets import NETS, STEPS, build_net
 from ..nets.specs import IMAGE_SIZE
@@ -48,10 +48,11 @@ def timing_table(
     are given where both nets of a body were measured. ``threads`` sets torch's CPU
     threads for the run (default: leave them as they are).
     """
-    if batch < 1 or repeats < 1 or warmup < 0:
-        raise InputError(
-            f"Need batch >= 1, repeats >= 1, warmup >= 0; got {batch}, {repeats}, {warmup}."
-        )
+    batch, repeats, warmup = (
+        count(batch, "batch"),
+        count(repeats, "repeats"),
+        index(warmup, "warmup"),
+    )
     previous_threads = torch.get_num_threads()
     if threads is not None:
         torch.set_num_threads(threads)

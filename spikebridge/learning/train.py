@@ -88,6 +88,8 @@ def check_run_settings(settings: Any, counts: Sequence[str]) -> None:
     for name in ("weight_decay", "noise_amplitude"):
         if getattr(settings, name, None) is not None:
             non_negative(getattr(settings, name), name)
+    for milestone in getattr(settings, "milestones", None) or ():
+        count(milestone, "milestones")
     if settings.device.startswith("cuda") and not torch.cuda.is_available():
         raise InputError("--device cuda was asked for but torch sees no CUDA GPU; use cpu.")
 

@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 from brian2 import Quantity, second
+from brian2.units.fundamentalunits import get_dimensions
 
 from ..discretize import tau_from_decay
 from ..errors import InputError
@@ -438,6 +439,12 @@ def export_nir(
             "NIR's readers deliver feed-forward spikes within the step, as the 'layered' "
             "schedule does. Export a network with schedule='layered'."
         )
+    if reader_dt is not None and (
+        get_dimensions(reader_dt) is not second.dim
+        or not np.isfinite(float(reader_dt))
+        or float(reader_dt) <= 0
+    ):
+        raise InputError(f"reader_dt must be a positive time (e.g. 1 * ms), got {reader_dt!r}.")
     scale = 1.0 if reader_dt is None else float(reader_dt / second) / plan.dt
     exporter = _Exporter(plan, scale)
     for name in plan.populations:

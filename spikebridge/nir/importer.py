@@ -595,7 +595,12 @@ def import_nir(
     ``"euler"`` for every neuron node; ``cuba``: ``"joint"`` (a CubaLIF/CubaLI node
     integrates its two equations together) or ``"split"`` (the synapse first, then the
     membrane with the new current: snnTorch's and Norse's order)."""
-    if not isinstance(dt, Quantity) or get_dimensions(dt) is not second.dim or float(dt) <= 0:
+    if (
+        not isinstance(dt, Quantity)
+        or get_dimensions(dt) is not second.dim
+        or not np.isfinite(float(dt))
+        or float(dt) <= 0
+    ):
         raise InputError(f"dt must be a positive time (e.g. 1 * ms), got {dt!r}.")
     if method not in METHODS:
         raise InputError(f"method must be one of {', '.join(METHODS)}, got {method!r}.")

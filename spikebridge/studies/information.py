@@ -64,6 +64,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
+from ..checks import count, non_negative, positive
 from ..data.multitask import MULTITASK_DATASETS
 from ..errors import InputError
 from ..io import write_json
@@ -295,8 +296,21 @@ class InformationSettings:
                 f"Unknown dataset '{self.dataset}'. Choose one of: {', '.join(MULTITASK_DATASETS)}."
             )
         check_run_settings(
-            self, ("epochs", "batch_size", "steps", "width", "k", "samples", "eval_batch_size")
+            self,
+            ("epochs", "batch_size", "steps", "width", "k", "samples", "eval_batch_size"),
         )
+        count(self.gamma_every, "gamma_every")
+        non_negative(self.beta, "beta")
+        if not positive(self.gamma, "gamma") <= 1:
+            raise InputError(
+                f"gamma (the learning-rate decay) must be in (0, 1], got {self.gamma}."
+            )
+        for name, value in (
+            ("ema_decay", self.ema_decay),
+            *zip(("betas[0]", "betas[1]"), self.betas, strict=True),
+        ):
+            if not non_negative(value, name) < 1:
+                raise InputError(f"{name} must be in [0, 1), got {value!r}.")
         return self
 
     def to_dict(self) -> dict[str, Any]:

@@ -32,6 +32,7 @@ import torch
 
 from ..bridge.perturb import KINDS, NoiseSchedule, delete_spikes, network_perturbations
 from ..bridge.validate import brian2_rasters, readout, torch_rasters
+from ..checks import count, index, non_negative
 from ..errors import InputError
 from ..io import write_json
 from ..learning.checkpoint import load_trained
@@ -102,6 +103,17 @@ class RobustnessSettings:
                 raise InputError(f"Unknown perturbation '{kind}'; choose from {', '.join(KINDS)}.")
         if not self.seeds:
             raise InputError("Give at least one seed.")
+        for seed in self.seeds:
+            index(seed, "seeds")
+        for amplitude in self.amplitudes:
+            non_negative(amplitude, "amplitudes")
+        for kind, values in self.strengths.items():
+            for value in values:
+                non_negative(value, f"{kind} strengths")
+        for name in ("epochs", "subset", "test_subset", "samples"):
+            if getattr(self, name) is not None:
+                count(getattr(self, name), name)
+        index(self.threads, "threads")
         return self
 
     def to_dict(self) -> dict[str, Any]:
