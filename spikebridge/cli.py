@@ -7,6 +7,7 @@ spikebridge parity MODEL [--method M] [--dtype float64|float32] [--duration MS]
 spikebridge doctor [--cuda-build] [--workers N] [--json]
 spikebridge demo [--out DIR] [--device D] [--models A,B]
 spikebridge study equivalence [--quick] [--engine brian2|torch] [--device D] [--out DIR]
+                              [--spec STUDY.toml] [--fresh]
 spikebridge study robustness [--quick] [--out DIR] [--resume] [--nets A,B] [--amplitudes A,B]
                              [--seeds S,T] [--membrane S,..] [--input ..] [--weight ..]
                              [--deletion ..] [--engine local|ray] [--address ADDR] [--workers N]
@@ -123,6 +124,8 @@ def _study_equivalence(args: argparse.Namespace) -> int:
     from .report.equivalence import write_equivalence_report
     from .studies.equivalence import Settings, run_study
 
+    if args.spec is not None:
+        return _study_file(args)
     device = args.device or ("cpp_standalone" if args.engine == "brian2" else "cpu")
     factory = Settings.quick if args.quick else Settings.full
     settings = factory(engine=args.engine, device=device)
@@ -138,6 +141,27 @@ def _study_equivalence(args: argparse.Namespace) -> int:
             f"paper constants {mre['paper_constants']:.3f}  LIF {mre['lif']:.3f}  "
             f"tv-LIF2HH max dV {entry['tv_lif2hh_max_dv']:.1e} mV"
         )
+    print(f"report: {report}")
+    return 0
+
+
+def _study_file(args: argparse.Namespace) -> int:
+    import shutil
+    from pathlib import Path
+
+    from .report.fit_study import write_fit_study_report
+    from .studies.fit_study import run_fit_study
+    from .studies.study_file import load_study_file
+
+    study = load_study_file(args.spec)
+    if args.fresh:
+        shutil.rmtree(Path(args.out) / "cache", ignore_errors=True)
+    results = run_fit_study(study, args.out)
+    report = write_fit_study_report(args.out, results)
+    print("held-out inputs: spike-count error, gamma factor")
+    for name, entry in results["candidates"].items():
+        test = entry["summary"]["test"]
+        print(f"  {name:<14} {test['spike_count_error']:.3f}  {test['gamma_factor']:.3f}")
     print(f"report: {report}")
     return 0
 
@@ -274,6 +298,12 @@ def build_parser() -> argparse.ArgumentParser:
     equivalence.add_argument("--engine", default="brian2", choices=("brian2", "torch"))
     equivalence.add_argument(
         "--device", default=None, help="Brian2 device (default cpp_standalone) or torch device"
+    )
+    equivalence.add_argument(
+        "--spec",
+        default=None,
+        help="a study file (TOML: reference, candidates, inputs; spikebridge.studies.study_file)"
+        "; without it the paper's study runs",
     )
     equivalence.add_argument("--out", default="reports/equivalence", help="output folder")
     equivalence.add_argument(

@@ -1,0 +1,433 @@
+"""Equivalence study files: a reference, candidates with free parameters, input families,
+their split, the metrics and the optimiser, written as TOML and checked on loading.
+
+.. code-block:: toml
+
+    [study]
+    name = "lif-to-hh"
+    duration = "100 ms"
+    input_unit = "uA/cm**2"   # the unit of every input family's values
+    sample = "start"           # "start": Brian2's convention; "end": the paper's MATLAB
+    engine = "brian2"          # the reference and the evaluation: brian2 or torch
+    device = "cpp_standalone"  # its device (fits always run batched on torch)
+
+    [reference]
+    model = "hh"               # a catalogue name or a model file (.py)
+    input = "I"                # the parameter the study's current drives (default: the
+    gain = "1"                 # model's first input), times gain (unit: input / input_unit)
+    parameters = { }           # fixed values, e.g. { E_L = "-65 mV" }
+
+    [[candidates]]
+    name = "lif"               # default: the model's name
+    model = "lif"
+    method = "euler"           # default: the model's declared method
+    gain = "1 cm**2"           # a current density drives the LIF's current
+    parameters = { t_ref = "0 ms" }
+    free.tau_m = { low = "1 ms", high = "100 ms", scale = "log" }
+    free.v_th = { low = "-60 mV", high = "-40 mV" }
+    free.v_reset = { low = 0.9, high = 1.1, relative_to = "v_th" }   # a multiple of v_th
+
+    [[inputs]]                 # one entry per family; levels x seeds conditions each
+    family = "ou"              # spikebridge.studies.input_families
+    params = { mean = 10.0, sigma = 3.0, tau = 5.0 }
+    seeds = [1, 2, 3]
+    levels = [1.0]             # scalings of the whole current
+    split = "train"            # or "test" (held out)
+
+    [optimiser]
+    method = "de"              # "de" (scipy differential evolution) or "cma" (pycma)
+    popsize = 16
+    generations = 30
+    seed = 0
+
+    [metrics]
+    window_ms = 2.0            # coincidence precision
+    van_rossum_tau_ms = 5.0
+    timing_weight = 0.05       # loss: count error + timing_weight * gamma error
+
+Every candidate model runs at its own declared step unless ``[study] dt`` is given; the
+inputs are sampled on the finest step of the study and read by a coarser model as the
+means over its step (which must be a whole multiple). Values with units are strings such as
+``"10 ms"`` or ``"1.5 * uA/cm**2"``, read with Brian2's units only (no other code runs).
+"""
+
+from __future__ import annotations
+
+import ast
+import operator
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tomllib
+from brian2 import Quantity, second
+from brian2.core.namespace import DEFAULT_UNITS
+from brian2.units.fundamentalunits import DIMENSIONLESS, Dimension, get_dimensions
+
+from ..checks import count, index, non_negative, positive
+from ..errors import InputError, SpikebridgeError
+from ..model import NeuronModel, load_model
+from ..units import unit_name
+from .input_families import SAMPLING, InputFamily
+
+OPTIMISERS = ("de", "cma")
+ENGINES = ("brian2", "torch")
+_SECTIONS = {"study", "reference", "candidates", "inputs", "optimiser", "metrics"}
+_OPS = {ast.Mult: operator.mul, ast.Div: operator.truediv, ast.Pow: operator.pow}
+
+
+def parse_quantity(value: Any, what: str) -> Any:
+    """A number, or a string of a number and Brian2 units (``"10 ms"``, ``"2 * uA/cm**2"``)."""
+    if isinstance(value, bool):
+        raise InputError(f"{what}: expected a number or a quantity such as '10 ms', got {value}.")
+    if isinstance(value, int | float):
+        return float(value)
+    if not isinstance(value, str):
+        raise InputError(f"{what}: expected a number or a quantity string, got {value!r}.")
+    text = value.strip()
+    head, _, rest = text.partition(" ")
+    try:
+        number = float(head)
+    except ValueError:
+        number, rest = 1.0, text
+    rest = rest.strip().removeprefix("*").strip()
+    if not rest:
+        return number
+    try:
+        tree = ast.parse(rest, mode="eval")
+        return number * _unit(tree.body, what)
+    except (SyntaxError, KeyError, TypeError) as exc:
+        raise InputError(
+            f"{what}: cannot read {value!r} as a number and Brian2 units (e.g. '10 ms', "
+            f"'1.5 uA/cm**2'): {exc}"
+        ) from None
+
+
+def _unit(node: ast.AST, what: str) -> Any:
+    if isinstance(node, ast.Name):
+        if node.id not in DEFAULT_UNITS:
+            raise KeyError(f"'{node.id}' is not a Brian2 unit")
+        return DEFAULT_UNITS[node.id]
+    if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
+        return node.value
+    if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
+        return _OPS[type(node.op)](_unit(node.left, what), _unit(node.right, what))
+    raise TypeError(f"only unit names, numbers, *, / and ** are allowed, not {ast.dump(node)}")
+
+
+def _si(value: Any, dim: Dimension, what: str) -> float:
+    quantity = parse_quantity(value, what)
+    got = get_dimensions(quantity)
+    if got is not dim:
+        raise InputError(
+            f"{what} = {value!r} has units of {unit_name(got)}, but it needs {unit_name(dim)}."
+        )
+    return float(quantity)
+
+
+@dataclass(frozen=True)
+class FreeParameter:
+    """A fitted parameter's search range (SI, or a multiple of ``relative_to``)."""
+
+    name: str
+    low: float
+    high: float
+    log: bool = False
+    relative_to: str | None = None
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """The reference or a candidate: a model, how the study's current drives it, and its
+    fixed and free parameters (SI floats)."""
+
+    name: str
+    model: NeuronModel
+    method: str
+    input: str
+    gain: float  # SI model input per SI study current
+    parameters: Mapping[str, float]
+    free: tuple[FreeParameter, ...] = ()
+
+
+@dataclass(frozen=True)
+class InputEntry:
+    family: InputFamily
+    seeds: tuple[int, ...]
+    levels: tuple[float, ...]
+    split: str
+
+
+@dataclass(frozen=True)
+class Optimiser:
+    method: str = "de"
+    popsize: int = 16
+    generations: int = 30
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class Metrics:
+    window_ms: float = 2.0
+    van_rossum_tau_ms: float = 5.0
+    timing_weight: float = 0.05
+
+
+@dataclass(frozen=True)
+class StudyFile:
+    """A checked study file; ``source`` is the TOML as read (echoed in the results)."""
+
+    name: str
+    duration_s: float
+    input_unit: Any
+    sample: str
+    engine: str
+    device: str
+    dt_s: float | None
+    reference: ModelEntry
+    candidates: tuple[ModelEntry, ...]
+    inputs: tuple[InputEntry, ...]
+    optimiser: Optimiser
+    metrics: Metrics
+    seed: int
+    source: dict[str, Any] = field(default_factory=dict)
+
+
+def load_study_file(path: str | Path) -> StudyFile:
+    """Read and check a study file; an error names the entry and the fix."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"Study file {path} does not exist.")
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"Study file {path} is not valid TOML: {exc}") from None
+    return study_from_dict(data, base=path.parent)
+
+
+def study_from_dict(data: Mapping[str, Any], base: Path = Path(".")) -> StudyFile:
+    """A :class:`StudyFile` from the parsed TOML (``base``: where relative paths start)."""
+    unknown = sorted(set(data) - _SECTIONS)
+    if unknown:
+        raise InputError(
+            f"Unknown section(s) {', '.join(unknown)}; a study file has "
+            f"{', '.join(sorted(_SECTIONS))}."
+        )
+    for needed in ("reference", "candidates", "inputs"):
+        if needed not in data:
+            raise InputError(f"The study file has no [{needed}] section.")
+    study = dict(data.get("study", {}))
+    _only(
+        study,
+        {"name", "duration", "input_unit", "sample", "engine", "device", "dt", "seed"},
+        "[study]",
+    )
+    duration = _si(study.get("duration", "100 ms"), second.dim, "study.duration")
+    positive(duration, "study.duration")
+    input_unit = parse_quantity(study.get("input_unit", "uA/cm**2"), "study.input_unit")
+    sample = study.get("sample", "start")
+    if sample not in SAMPLING:
+        raise InputError(f"study.sample must be one of {', '.join(SAMPLING)}; got {sample!r}.")
+    engine = study.get("engine", "brian2")
+    if engine not in ENGINES:
+        raise InputError(f"study.engine must be one of {', '.join(ENGINES)}; got {engine!r}.")
+    device = study.get("device", "cpp_standalone" if engine == "brian2" else "cpu")
+    dt = study.get("dt")
+    dt_s = None if dt is None else positive(_si(dt, second.dim, "study.dt"), "study.dt")
+    reference = _model_entry(data["reference"], "reference", input_unit, base, free=False)
+    candidates_data = data["candidates"]
+    if not isinstance(candidates_data, list) or not candidates_data:
+        raise InputError("[[candidates]] must list at least one candidate model.")
+    candidates = tuple(
+        _model_entry(c, f"candidates[{k}]", input_unit, base, free=True)
+        for k, c in enumerate(candidates_data)
+    )
+    names = [c.name for c in candidates]
+    if len(set(names)) != len(names):
+        raise InputError(f"Candidate names repeat ({names}); give each a name of its own.")
+    inputs = tuple(_input_entry(e, f"inputs[{k}]", base) for k, e in enumerate(data["inputs"]))
+    splits = {e.split for e in inputs}
+    if splits != {"train", "test"}:
+        raise InputError(
+            "The inputs need both a 'train' and a 'test' (held-out) entry; got "
+            f'{sorted(splits)}. Mark each [[inputs]] with split = "train" or "test".'
+        )
+    return StudyFile(
+        name=str(study.get("name", "study")),
+        duration_s=duration,
+        input_unit=input_unit,
+        sample=sample,
+        engine=engine,
+        device=str(device),
+        dt_s=dt_s,
+        reference=reference,
+        candidates=candidates,
+        inputs=inputs,
+        optimiser=_optimiser(data.get("optimiser", {})),
+        metrics=_metrics(data.get("metrics", {})),
+        seed=index(study.get("seed", 0), "study.seed"),
+        source=dict(data),
+    )
+
+
+def _only(section: Mapping[str, Any], allowed: set[str], where: str) -> None:
+    unknown = sorted(set(section) - allowed)
+    if unknown:
+        raise InputError(
+            f"{where} has no entry {', '.join(map(repr, unknown))}; its entries: "
+            f"{', '.join(sorted(allowed))}."
+        )
+
+
+def _model_entry(
+    entry: Mapping[str, Any], where: str, input_unit: Any, base: Path, *, free: bool
+) -> ModelEntry:
+    if not isinstance(entry, Mapping):
+        raise InputError(f"{where} must be a table of model settings, got {entry!r}.")
+    allowed = {"name", "model", "method", "input", "gain", "parameters"} | (
+        {"free"} if free else set()
+    )
+    _only(entry, allowed, where)
+    if "model" not in entry:
+        raise InputError(f'{where} names no model; give model = "hh" or a model file.')
+    target = str(entry["model"])
+    if target.endswith(".py") and not Path(target).is_absolute():
+        target = str(base / target)
+    try:
+        model = load_model(target)
+    except SpikebridgeError as exc:
+        raise InputError(f"{where}.model: {exc}") from None
+    try:
+        method = model.check_method(entry.get("method"))
+    except SpikebridgeError as exc:
+        raise InputError(f"{where}.method: {exc}") from None
+    drive = entry.get("input", model.inputs[0] if model.inputs else None)
+    if drive not in model.parameter_names:
+        raise InputError(
+            f"{where}.input = {drive!r} is not a parameter of '{model.name}'; its inputs: "
+            f"{', '.join(model.inputs)}."
+        )
+    gain_quantity = parse_quantity(entry.get("gain", 1.0), f"{where}.gain")
+    product = get_dimensions(gain_quantity * input_unit)
+    if product is not model.dim(drive):
+        raise InputError(
+            f"{where}.gain: the study's current ({unit_name(get_dimensions(input_unit))}) times "
+            f"the gain ({unit_name(get_dimensions(gain_quantity))}) must have the units of "
+            f"'{drive}' ({unit_name(model.dim(drive))}). Give a gain in "
+            f"{unit_name(model.dim(drive) / get_dimensions(input_unit))}."
+        )
+    parameters = {}
+    for name, value in dict(entry.get("parameters", {})).items():
+        if name not in model.parameter_names:
+            raise InputError(
+                f"{where}.parameters: '{name}' is not a parameter of '{model.name}'; its "
+                f"parameters: {', '.join(model.parameter_names)}."
+            )
+        parameters[name] = _si(value, model.dim(name), f"{where}.parameters.{name}")
+    frees: list[FreeParameter] = []
+    for name, spec in dict(entry.get("free", {})).items():
+        frees.append(_free(name, spec, model, f"{where}.free.{name}", [f.name for f in frees]))
+    if free and not frees:
+        raise InputError(f"{where} has no free parameter; give e.g. free.tau_m = {{...}}.")
+    fixed_and_free = set(parameters) & {f.name for f in frees}
+    if fixed_and_free:
+        raise InputError(f"{where}: {sorted(fixed_and_free)} are both fixed and free; choose one.")
+    return ModelEntry(
+        name=str(entry.get("name", model.name)),
+        model=model,
+        method=method,
+        input=str(drive),
+        gain=float(gain_quantity),
+        parameters=parameters,
+        free=tuple(frees),
+    )
+
+
+def _free(
+    name: str, spec: Any, model: NeuronModel, where: str, earlier: list[str]
+) -> FreeParameter:
+    if name not in model.parameter_names:
+        raise InputError(
+            f"{where}: '{name}' is not a parameter of '{model.name}'; its parameters: "
+            f"{', '.join(model.parameter_names)}."
+        )
+    if not isinstance(spec, Mapping):
+        raise InputError(f"{where} must be a table {{ low = ..., high = ... }}, got {spec!r}.")
+    _only(spec, {"low", "high", "scale", "relative_to"}, where)
+    if "low" not in spec or "high" not in spec:
+        raise InputError(f"{where} needs low and high.")
+    scale = spec.get("scale", "linear")
+    if scale not in ("linear", "log"):
+        raise InputError(f"{where}.scale must be 'linear' or 'log', got {scale!r}.")
+    relative = spec.get("relative_to")
+    if relative is not None:
+        if relative not in earlier:
+            raise InputError(
+                f"{where}.relative_to = {relative!r}: it must name a free parameter listed "
+                f"before it (listed so far: {', '.join(earlier) or 'none'})."
+            )
+        low = parse_quantity(spec["low"], f"{where}.low")
+        high = parse_quantity(spec["high"], f"{where}.high")
+        if get_dimensions(low) is not DIMENSIONLESS or get_dimensions(high) is not DIMENSIONLESS:
+            raise InputError(f"{where}: bounds relative to {relative} are plain multiples.")
+        low, high = float(low), float(high)
+    else:
+        low = _si(spec["low"], model.dim(name), f"{where}.low")
+        high = _si(spec["high"], model.dim(name), f"{where}.high")
+    if not low < high:
+        raise InputError(f"{where}: low ({spec['low']}) must be below high ({spec['high']}).")
+    if scale == "log" and (low <= 0 or relative is not None):
+        raise InputError(f"{where}: a log scale needs positive bounds of the parameter itself.")
+    return FreeParameter(name, low, high, scale == "log", relative)
+
+
+def _input_entry(entry: Any, where: str, base: Path) -> InputEntry:
+    if not isinstance(entry, Mapping):
+        raise InputError(f"{where} must be a table, got {entry!r}.")
+    _only(entry, {"family", "params", "seeds", "levels", "split"}, where)
+    if "family" not in entry:
+        raise InputError(f'{where} names no family (e.g. family = "ou").')
+    params = dict(entry.get("params", {}))
+    if entry["family"] == "array" and "path" in params and not Path(params["path"]).is_absolute():
+        params["path"] = str(base / params["path"])
+    family = InputFamily(str(entry["family"]), params)
+    seeds = tuple(index(s, f"{where}.seeds") for s in entry.get("seeds", [0]))
+    levels = tuple(non_negative(v, f"{where}.levels") for v in entry.get("levels", [1.0]))
+    if not seeds or not levels:
+        raise InputError(f"{where}: seeds and levels need at least one value each.")
+    split = entry.get("split", "train")
+    if split not in ("train", "test"):
+        raise InputError(f"{where}.split must be 'train' or 'test', got {split!r}.")
+    return InputEntry(family, seeds, levels, split)
+
+
+def _optimiser(entry: Mapping[str, Any]) -> Optimiser:
+    _only(entry, {"method", "popsize", "generations", "seed"}, "[optimiser]")
+    method = entry.get("method", "de")
+    if method not in OPTIMISERS:
+        raise InputError(
+            f"optimiser.method must be one of {', '.join(OPTIMISERS)}; got {method!r}."
+        )
+    return Optimiser(
+        method,
+        count(entry.get("popsize", 16), "optimiser.popsize"),
+        count(entry.get("generations", 30), "optimiser.generations"),
+        index(entry.get("seed", 0), "optimiser.seed"),
+    )
+
+
+def _metrics(entry: Mapping[str, Any]) -> Metrics:
+    _only(entry, {"window_ms", "van_rossum_tau_ms", "timing_weight"}, "[metrics]")
+    return Metrics(
+        positive(entry.get("window_ms", 2.0), "metrics.window_ms"),
+        positive(entry.get("van_rossum_tau_ms", 5.0), "metrics.van_rossum_tau_ms"),
+        non_negative(entry.get("timing_weight", 0.05), "metrics.timing_weight"),
+    )
+
+
+def quantity_text(value: float, dim: Dimension) -> str:
+    """An SI value as text with its unit, for reports."""
+    if dim is DIMENSIONLESS:
+        return f"{value:.6g}"
+    return str(Quantity(value, dim=dim))

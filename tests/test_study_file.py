@@ -1,0 +1,172 @@
+"""Study files: checked on loading, run by both optimisers, reported; a LIF fitted to a LIF
+recovers its parameters."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from spikebridge.cli import main
+from spikebridge.errors import InputError
+from spikebridge.studies.study_file import load_study_file, parse_quantity
+
+LIF_STUDY = """
+[study]
+name = "lif-recovers-lif"
+duration = "200 ms"
+input_unit = "nA"
+engine = "torch"
+
+[reference]
+model = "lif"
+parameters = { tau_m = "20 ms", t_ref = "2 ms" }
+
+[[candidates]]
+name = "lif"
+model = "lif"
+parameters = { t_ref = "2 ms" }
+free.tau_m = { low = "5 ms", high = "50 ms", scale = "log" }
+free.v_th = { low = "-55 mV", high = "-45 mV" }
+
+[[inputs]]
+family = "ou"
+params = { mean = 0.25, sigma = 0.08, tau = 5.0 }
+seeds = [1, 2, 3]
+split = "train"
+
+[[inputs]]
+family = "ou"
+params = { mean = 0.25, sigma = 0.08, tau = 5.0 }
+seeds = [11, 12]
+split = "test"
+
+[[inputs]]
+family = "step"
+params = { amplitude = 0.3, onset = 20.0 }
+split = "test"
+
+[optimiser]
+method = "METHOD"
+popsize = 12
+generations = 10
+"""
+
+
+def _write(tmp_path: Path, text: str, name: str = "study.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize("method", ["de", "cma"])
+def test_a_lif_fitted_to_a_lif_recovers_it(tmp_path: Path, method: str) -> None:
+    from spikebridge.studies.fit_study import run_fit_study
+
+    study = load_study_file(_write(tmp_path, LIF_STUDY.replace("METHOD", method)))
+    results = run_fit_study(study, tmp_path / "out")
+    fit = results["candidates"]["lif"]["fit"]
+    assert fit["values"]["tau_m"] == pytest.approx(20e-3, rel=0.15)
+    assert fit["values"]["v_th"] == pytest.approx(-50e-3, abs=1.5e-3)
+    test = results["candidates"]["lif"]["summary"]["test"]
+    assert test["spike_count_error"] < 0.1 and test["gamma_factor"] > 0.7
+    budget = fit["budget"]
+    assert budget["simulated_neurons"] == budget["candidates"] * 3 and budget["seconds"] > 0
+    losses = [p["loss"] for p in fit["best_loss_by_candidates"]]
+    assert losses == sorted(losses, reverse=True)  # the best loss never rises
+    assert results["study"]["optimiser"]["method"] == method  # the study file echoed
+
+
+def test_the_command_line_runs_a_study_file_and_resumes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = _write(
+        tmp_path, LIF_STUDY.replace("METHOD", "cma").replace("generations = 10", "generations = 3")
+    )
+    out = tmp_path / "report"
+    assert main(["study", "equivalence", "--spec", str(spec), "--out", str(out)]) == 0
+    assert "held-out inputs" in capsys.readouterr().out
+    for name in ("report.md", "results.json", "figures/metrics.png", "figures/fit_progress.png"):
+        assert (out / name).is_file(), name
+    first = json.loads((out / "results.json").read_text())
+    assert main(["study", "equivalence", "--spec", str(spec), "--out", str(out)]) == 0
+    again = json.loads((out / "results.json").read_text())  # every stage read from the cache
+    assert again["candidates"]["lif"]["fit"] == first["candidates"]["lif"]["fit"]
+    assert again["seconds"] < first["seconds"]
+
+
+def test_end_sampling_changes_what_a_ramp_drives(tmp_path: Path) -> None:
+    from spikebridge.studies.fit_study import conditions, currents
+
+    text = LIF_STUDY.replace("METHOD", "de")
+    text = text.replace('family = "step"\\nparams = { amplitude = 0.3, onset = 20.0 }', "")
+    start = load_study_file(_write(tmp_path, text))
+    end = load_study_file(
+        _write(
+            tmp_path,
+            text.replace('engine = "torch"', 'engine = "torch"\nsample = "end"'),
+            "end.toml",
+        )
+    )
+    a, b = currents(start, conditions(start)), currents(end, conditions(end))
+    assert np.array_equal(a[1:], b[:-1]) and not np.array_equal(a, b)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            ('model = "lif"\nparameters = { t_ref', 'model = "lyf"\nparameters = { t_ref'),
+            "candidates\\[0\\].model: Unknown model 'lyf'",
+        ),
+        (("free.v_th", "free.v_thr"), "'v_thr' is not a parameter of 'lif'"),
+        (('family = "step"', 'family = "steps"'), "Unknown input family 'steps'"),
+        (
+            ('low = "-55 mV"', 'low = "-55 ms"'),
+            "free.v_th.low = '-55 ms' has units of s, but it needs V",
+        ),
+        (('split = "test"', 'split = "train"'), "need both a 'train' and a 'test'"),
+        (
+            ('input_unit = "nA"', 'input_unit = "mV"'),
+            "gain: the study's current \\(V\\) times the gain \\(1\\)",
+        ),
+        (("[optimiser]", "[optimizer]"), "Unknown section\\(s\\) optimizer"),
+        (('method = "de"', 'method = "pso"'), "optimiser.method must be one of de, cma"),
+        (
+            ('duration = "200 ms"', 'duration = "-5 ms"'),
+            "study.duration must be a finite number > 0",
+        ),
+        (('"5 ms", high', '"5 furlongs", high'), "'furlongs' is not a Brian2 unit"),
+        (
+            (
+                "free.tau_m",
+                'free.v_reset = { low = 0.9, high = 1.1, relative_to = "v_th" }\nfree.tau_m',
+            ),
+            "relative_to = 'v_th': it must name a free parameter listed before it",
+        ),
+    ],
+)
+def test_bad_study_files(tmp_path: Path, change: tuple[str, str], message: str) -> None:
+    text = LIF_STUDY.replace("METHOD", "de")
+    assert change[0] in text, change[0]
+    text = text.replace(change[0], change[1])
+    with pytest.raises(InputError, match=message):
+        load_study_file(_write(tmp_path, text))
+
+
+def test_quantities_are_read_with_brian2_units_only() -> None:
+    from brian2 import cm, mV, uamp
+
+    assert parse_quantity("10 mV", "x") == 10 * mV
+    assert parse_quantity("1.5 * uA/cm**2", "x") == 1.5 * uamp / cm**2
+    assert parse_quantity(3, "x") == 3.0
+    with pytest.raises(InputError, match="only unit names, numbers"):
+        parse_quantity("10 __import__('os')", "x")
+
+
+def test_the_example_study_file_loads() -> None:
+    study = load_study_file(Path(__file__).resolve().parents[1] / "studies" / "lif_to_hh.toml")
+    assert study.reference.model.name == "hh" and [c.name for c in study.candidates] == ["lif"]
+    assert {e.split for e in study.inputs} == {"train", "test"}
