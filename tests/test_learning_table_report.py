@@ -54,5 +54,7 @@ def test_verdicts_follow_two_standard_deviations(report: ModuleType) -> None:
     alike = report.verdicts(table)[0]
     assert alike["verdict"] == "does not hold"
     assert alike["per_task"]["task1"]["order"] == "above"  # HH above s-LIF2HH
+    table["hh-fc"] = {**table["hh-fc"], "seeds": 1}
+    assert report.verdicts(table)[1]["verdict"] == "cannot tell (one seed)"
     del table["ann-fc"]
     assert report.verdicts(table)[-1]["verdict"] == "not measured"
