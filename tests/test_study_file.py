@@ -170,3 +170,108 @@ def test_the_example_study_file_loads() -> None:
     study = load_study_file(Path(__file__).resolve().parents[1] / "studies" / "lif_to_hh.toml")
     assert study.reference.model.name == "hh" and [c.name for c in study.candidates] == ["lif"]
     assert {e.split for e in study.inputs} == {"train", "test"}
+
+
+RECORDED_STUDY = """
+[study]
+name = "lif-from-a-recording"
+input_unit = "nA"
+engine = "torch"
+
+[reference]
+recorded = "cell.npz"
+
+[[candidates]]
+model = "lif"
+parameters = { t_ref = "2 ms" }
+free.tau_m = { low = "5 ms", high = "50 ms", scale = "log" }
+free.v_th = { low = "-55 mV", high = "-45 mV" }
+
+[optimiser]
+method = "cma"
+popsize = 10
+generations = 10
+"""
+
+
+def _recording(tmp_path: Path, **change: object) -> Path:
+    """A 'recording': a LIF of tau_m = 20 ms under OU currents, simulated on torch."""
+    from brian2 import ms, nA
+
+    import spikebridge as sb
+    from spikebridge.studies.chains import spike_times
+    from spikebridge.studies.input_families import InputFamily
+
+    noise = InputFamily("ou", {"mean": 0.25, "sigma": 0.08, "tau": 5.0})
+    currents = np.stack([noise.currents(2000, 0.1, seed=s) for s in range(5)])
+    result = sb.simulate(
+        "lif",
+        engine="torch",
+        n=5,
+        n_steps=2000,
+        inputs={"I": currents.T * nA},
+        parameters={"tau_m": 20 * ms, "t_ref": 2 * ms},
+        record=(),
+    )
+    trains = spike_times(result)
+    arrays: dict[str, object] = {
+        "currents": currents,
+        "dt_ms": 0.1,
+        "spike_condition": np.concatenate([np.full(len(t), k) for k, t in enumerate(trains)]),
+        "spike_time_ms": np.concatenate(trains),
+        "test": np.array([3, 4]),
+        **change,
+    }
+    path = tmp_path / "cell.npz"
+    np.savez(path, **{k: v for k, v in arrays.items() if v is not None})
+    return path
+
+
+def test_a_recorded_reference(tmp_path: Path) -> None:
+    from spikebridge.studies.fit_study import run_fit_study
+
+    _recording(tmp_path)
+    study = load_study_file(_write(tmp_path, RECORDED_STUDY))
+    results = run_fit_study(study, tmp_path / "out")
+    assert [c["split"] for c in results["conditions"]] == ["train"] * 3 + ["test"] * 2
+    assert results["reference"]["model"].startswith("recorded: ")
+    fit = results["candidates"]["lif"]["fit"]
+    assert fit["loss"] < 0.05  # (tau_m, v_th) trade off: counts pin a curve, not a point
+    test = results["candidates"]["lif"]["summary"]["test"]
+    assert test["spike_count_error"] < 0.1 and test["gamma_factor"] > 0.7
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"test": None}, "lacks test"),
+        (
+            {"currents": np.zeros(10)},
+            r"currents has shape \(10,\); it must be \(conditions, samples\)",
+        ),
+        (
+            {"spike_condition": np.array([7])},
+            "spike_condition .* and spike_time_ms .* must be 1-d arrays of the same length",
+        ),
+        ({"test": np.arange(5)}, "some, not all, of the 5 conditions"),
+        ({"spike_time_ms": None, "spike_condition": None}, "lacks spike_condition, spike_time_ms"),
+    ],
+)
+def test_bad_recordings(tmp_path: Path, change: dict[str, object], message: str) -> None:
+    _recording(tmp_path, **change)
+    with pytest.raises(InputError, match=message):
+        load_study_file(_write(tmp_path, RECORDED_STUDY))
+
+
+def test_cma_needs_two_free_parameters(tmp_path: Path) -> None:
+    _recording(tmp_path)
+    text = RECORDED_STUDY.replace('free.v_th = { low = "-55 mV", high = "-45 mV" }\n', "")
+    with pytest.raises(InputError, match="CMA-ES searches two or more free parameters; lif"):
+        load_study_file(_write(tmp_path, text))
+
+
+def test_a_recorded_reference_with_inputs_is_refused(tmp_path: Path) -> None:
+    _recording(tmp_path)
+    text = RECORDED_STUDY + '\n[[inputs]]\nfamily = "step"\nparams = { amplitude = 1.0 }\n'
+    with pytest.raises(InputError, match="brings its own currents: remove the"):
+        load_study_file(_write(tmp_path, text))

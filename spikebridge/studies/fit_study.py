@@ -37,7 +37,7 @@ from ..io import write_json
 from ..units import as_quantity
 from .chains import spike_times
 from .metrics import coincidence_factor, gamma_error, gamma_factor, van_rossum_distance
-from .study_file import ModelEntry, StudyFile, quantity_text
+from .study_file import ModelEntry, RecordedReference, StudyFile, quantity_text
 
 FIT_STUDY_VERSION = 1
 
@@ -52,6 +52,12 @@ class Condition:
 
 
 def conditions(study: StudyFile) -> list[Condition]:
+    if isinstance(study.reference, RecordedReference):
+        test = set(study.reference.test)
+        return [
+            Condition("recorded", 0, 1.0, k, "test" if k in test else "train")
+            for k in range(study.reference.currents.shape[0])
+        ]
     return [
         Condition(e.family.kind, k, level, seed, e.split)
         for k, e in enumerate(study.inputs)
@@ -62,6 +68,8 @@ def conditions(study: StudyFile) -> list[Condition]:
 
 def input_dt(study: StudyFile) -> float:
     """The step the inputs are sampled on (s): ``[study] dt``, else the finest model step."""
+    if isinstance(study.reference, RecordedReference):
+        return study.reference.dt_s  # the recording's sampling step
     if study.dt_s is not None:
         return study.dt_s
     entries = (study.reference, *study.candidates)
@@ -70,6 +78,8 @@ def input_dt(study: StudyFile) -> float:
 
 def currents(study: StudyFile, conds: Sequence[Condition]) -> np.ndarray:
     """``(steps, C)`` study currents in SI on the input step."""
+    if isinstance(study.reference, RecordedReference):
+        return np.asarray(study.reference.currents, dtype=float).T * float(study.input_unit)
     dt = input_dt(study)
     steps = round(study.duration_s / dt)
     columns = [
@@ -301,7 +311,16 @@ def _summary(rows: list[dict[str, float]], conds: list[Condition]) -> dict[str, 
 
 
 def study_key(study: StudyFile) -> str:
-    text = json.dumps({"version": FIT_STUDY_VERSION, **study.source}, sort_keys=True, default=str)
+    """The cache key: the study file and the contents of the data files it names."""
+    files = [e.family.params["path"] for e in study.inputs if e.family.kind == "array"]
+    if isinstance(study.reference, RecordedReference):
+        files.append(study.reference.path)
+    digests = {f: hashlib.sha256(Path(f).read_bytes()).hexdigest() for f in files}
+    text = json.dumps(
+        {"version": FIT_STUDY_VERSION, **study.source, "files": digests},
+        sort_keys=True,
+        default=str,
+    )
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
@@ -326,6 +345,8 @@ def run_fit_study(study: StudyFile, out: str | Path) -> dict[str, Any]:
     train = [i for i, c in enumerate(conds) if c.split == "train"]
 
     def reference() -> list[list[float]]:
+        if isinstance(study.reference, RecordedReference):
+            return [t.tolist() for t in study.reference.spikes_ms]
         trains = simulate_entry(
             study, study.reference, current, engine=study.engine, device=study.device
         )
@@ -368,7 +389,12 @@ def run_fit_study(study: StudyFile, out: str | Path) -> dict[str, Any]:
             "fits_run_on": "torch (cpu), batched; evaluation on the study's engine",
         },
         "conditions": [asdict(c) for c in conds],
-        "reference": {"model": study.reference.model.name, "spikes": [len(t) for t in targets]},
+        "reference": {
+            "model": study.reference.model.name
+            if isinstance(study.reference, ModelEntry)
+            else f"recorded: {study.reference.path}",
+            "spikes": [len(t) for t in targets],
+        },
         "candidates": candidates,
         "seconds": time.perf_counter() - began,
     }

@@ -11,7 +11,7 @@ their split, the metrics and the optimiser, written as TOML and checked on loadi
     engine = "brian2"          # the reference and the evaluation: brian2 or torch
     device = "cpp_standalone"  # its device (fits always run batched on torch)
 
-    [reference]
+    [reference]                # a model, or recorded data: recorded = "cell.npz"
     model = "hh"               # a catalogue name or a model file (.py)
     input = "I"                # the parameter the study's current drives (default: the
     gain = "1"                 # model's first input), times gain (unit: input / input_unit)
@@ -44,6 +44,12 @@ their split, the metrics and the optimiser, written as TOML and checked on loadi
     window_ms = 2.0            # coincidence precision
     van_rossum_tau_ms = 5.0
     timing_weight = 0.05       # loss: count error + timing_weight * gamma error
+
+**Recorded references.** ``[reference] recorded = "cell.npz"`` takes the reference from
+data instead of a model: ``currents`` (conditions x samples, in ``input_unit``), ``dt_ms``
+(their sampling step), ``spike_condition`` and ``spike_time_ms`` (one entry per recorded
+spike) and ``test`` (the indices of the held-out conditions); the study then has no
+``[[inputs]]`` (the recorded currents are its inputs) and its duration is the recording's.
 
 Every candidate model runs at its own declared step unless ``[study] dt`` is given; the
 inputs are sampled on the finest step of the study and read by a coarser model as the
@@ -152,6 +158,75 @@ class ModelEntry:
 
 
 @dataclass(frozen=True)
+class RecordedReference:
+    """A reference from data: per condition the current (study units) and the spike times."""
+
+    name: str
+    path: str
+    currents: Any  # (conditions, samples) float array, study units
+    dt_s: float
+    spikes_ms: tuple[Any, ...]  # one sorted float array per condition
+    test: tuple[int, ...]
+
+
+_RECORDED_KEYS = {"currents", "dt_ms", "spike_condition", "spike_time_ms", "test"}
+
+
+def load_recorded(path: Path) -> RecordedReference:
+    """Read and check a recorded reference (the module docstring lists its arrays)."""
+    import numpy as np
+
+    if not path.is_file():
+        raise InputError(f"reference.recorded: {path} does not exist.")
+    try:
+        data = np.load(path, allow_pickle=False)
+    except (ValueError, OSError) as exc:
+        raise InputError(f"reference.recorded: {path} is not a .npz file: {exc}") from None
+    missing = sorted(_RECORDED_KEYS - set(data.files))
+    if missing:
+        raise InputError(
+            f"reference.recorded: {path} lacks {', '.join(missing)}; it needs "
+            f"{', '.join(sorted(_RECORDED_KEYS))} (see spikebridge.studies.study_file)."
+        )
+    currents = np.asarray(data["currents"])
+    if currents.ndim != 2 or not np.issubdtype(currents.dtype, np.number):
+        raise InputError(
+            f"reference.recorded: currents has shape {currents.shape}; it must be "
+            "(conditions, samples) numbers."
+        )
+    if not np.all(np.isfinite(currents)):
+        raise InputError("reference.recorded: currents holds NaN or infinite values.")
+    conditions = currents.shape[0]
+    dt_ms = positive(float(np.asarray(data["dt_ms"])), "reference.recorded dt_ms")
+    which, times = np.asarray(data["spike_condition"]), np.asarray(data["spike_time_ms"], float)
+    if which.shape != times.shape or which.ndim != 1:
+        raise InputError(
+            f"reference.recorded: spike_condition {which.shape} and spike_time_ms "
+            f"{times.shape} must be 1-d arrays of the same length (one entry per spike)."
+        )
+    if len(which) and (
+        not np.issubdtype(which.dtype, np.integer) or which.min() < 0 or which.max() >= conditions
+    ):
+        raise InputError(
+            f"reference.recorded: spike_condition must hold condition indices 0..{conditions - 1}."
+        )
+    duration_ms = currents.shape[1] * dt_ms
+    if len(times) and (times.min() < 0 or times.max() >= duration_ms):
+        raise InputError(
+            f"reference.recorded: spike times must lie in [0, {duration_ms:g}) ms, the "
+            "recording's duration."
+        )
+    test = tuple(int(i) for i in np.asarray(data["test"]).ravel())
+    if not test or any(i < 0 or i >= conditions for i in test) or len(test) >= conditions:
+        raise InputError(
+            f"reference.recorded: test must list some, not all, of the {conditions} "
+            "conditions (indices of the held-out ones)."
+        )
+    spikes = tuple(np.sort(times[which == c]) for c in range(conditions))
+    return RecordedReference(path.stem, str(path), currents, dt_ms * 1e-3, spikes, test)
+
+
+@dataclass(frozen=True)
 class InputEntry:
     family: InputFamily
     seeds: tuple[int, ...]
@@ -185,7 +260,7 @@ class StudyFile:
     engine: str
     device: str
     dt_s: float | None
-    reference: ModelEntry
+    reference: ModelEntry | RecordedReference
     candidates: tuple[ModelEntry, ...]
     inputs: tuple[InputEntry, ...]
     optimiser: Optimiser
@@ -214,9 +289,17 @@ def study_from_dict(data: Mapping[str, Any], base: Path = Path(".")) -> StudyFil
             f"Unknown section(s) {', '.join(unknown)}; a study file has "
             f"{', '.join(sorted(_SECTIONS))}."
         )
-    for needed in ("reference", "candidates", "inputs"):
+    for needed in ("reference", "candidates"):
         if needed not in data:
             raise InputError(f"The study file has no [{needed}] section.")
+    recorded = isinstance(data["reference"], Mapping) and "recorded" in data["reference"]
+    if recorded and "inputs" in data:
+        raise InputError(
+            "A recorded reference brings its own currents: remove the [[inputs]] entries "
+            "(or drop reference.recorded to simulate a reference model)."
+        )
+    if not recorded and "inputs" not in data:
+        raise InputError("The study file has no [[inputs]] entries (or reference.recorded).")
     study = dict(data.get("study", {}))
     _only(
         study,
@@ -235,7 +318,14 @@ def study_from_dict(data: Mapping[str, Any], base: Path = Path(".")) -> StudyFil
     device = study.get("device", "cpp_standalone" if engine == "brian2" else "cpu")
     dt = study.get("dt")
     dt_s = None if dt is None else positive(_si(dt, second.dim, "study.dt"), "study.dt")
-    reference = _model_entry(data["reference"], "reference", input_unit, base, free=False)
+    reference: ModelEntry | RecordedReference
+    if recorded:
+        _only(data["reference"], {"recorded"}, "[reference]")
+        target = Path(str(data["reference"]["recorded"]))
+        reference = load_recorded(target if target.is_absolute() else base / target)
+        duration = reference.currents.shape[1] * reference.dt_s
+    else:
+        reference = _model_entry(data["reference"], "reference", input_unit, base, free=False)
     candidates_data = data["candidates"]
     if not isinstance(candidates_data, list) or not candidates_data:
         raise InputError("[[candidates]] must list at least one candidate model.")
@@ -246,13 +336,23 @@ def study_from_dict(data: Mapping[str, Any], base: Path = Path(".")) -> StudyFil
     names = [c.name for c in candidates]
     if len(set(names)) != len(names):
         raise InputError(f"Candidate names repeat ({names}); give each a name of its own.")
-    inputs = tuple(_input_entry(e, f"inputs[{k}]", base) for k, e in enumerate(data["inputs"]))
+    inputs = tuple(
+        _input_entry(e, f"inputs[{k}]", base) for k, e in enumerate(data.get("inputs", []))
+    )
     splits = {e.split for e in inputs}
-    if splits != {"train", "test"}:
+    if not recorded and splits != {"train", "test"}:
         raise InputError(
             "The inputs need both a 'train' and a 'test' (held-out) entry; got "
             f'{sorted(splits)}. Mark each [[inputs]] with split = "train" or "test".'
         )
+    optimiser = _optimiser(data.get("optimiser", {}))
+    if optimiser.method == "cma":
+        single = [c.name for c in candidates if len(c.free) < 2]
+        if single:
+            raise InputError(
+                f"CMA-ES searches two or more free parameters; {', '.join(single)} "
+                'has one. Use method = "de" in [optimiser], or free another parameter.'
+            )
     return StudyFile(
         name=str(study.get("name", "study")),
         duration_s=duration,
@@ -264,7 +364,7 @@ def study_from_dict(data: Mapping[str, Any], base: Path = Path(".")) -> StudyFil
         reference=reference,
         candidates=candidates,
         inputs=inputs,
-        optimiser=_optimiser(data.get("optimiser", {})),
+        optimiser=optimiser,
         metrics=_metrics(data.get("metrics", {})),
         seed=index(study.get("seed", 0), "study.seed"),
         source=dict(data),
