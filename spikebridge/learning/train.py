@@ -77,8 +77,8 @@ def check_run_settings(settings: Any, counts: Sequence[str]) -> None:
     ``test_subset`` None or at least 1, and a CUDA ``device`` only where torch sees a GPU."""
     for name in counts:
         count(getattr(settings, name), name)
-    for name in ("subset", "test_subset"):
-        optional_count(getattr(settings, name), name)
+    for name in ("subset", "test_subset"):  # named as the command line names them
+        optional_count(getattr(settings, name), f"--{name.replace('_', '-')}")
     for name in ("seed", "data_seed"):
         if hasattr(settings, name):
             index(getattr(settings, name), name)
