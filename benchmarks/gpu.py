@@ -96,6 +96,15 @@ def plan(out: Path) -> list[Step]:
     ]
 
 
+def select(steps: list[Step], only: str) -> list[Step]:
+    """The steps named in ``only`` (comma-separated), in plan order (to rerun some)."""
+    wanted = {name.strip() for name in only.split(",") if name.strip()}
+    unknown = sorted(wanted - {s.name for s in steps})
+    if unknown or not wanted:
+        raise ValueError(f"unknown steps {unknown}; the steps: {[s.name for s in steps]}")
+    return [s for s in steps if s.name in wanted]
+
+
 def lacking() -> list[str]:
     """What this machine lacks for the real run (empty on a ready GPU machine)."""
     import importlib.util
@@ -227,11 +236,10 @@ def main() -> None:
     out = Path(args.out)
     steps = plan(out)
     if args.only:
-        wanted = set(args.only.split(","))
-        unknown = wanted - {s.name for s in steps}
-        if unknown:
-            parser.error(f"unknown steps {sorted(unknown)}; the steps: {[s.name for s in steps]}")
-        steps = [s for s in steps if s.name in wanted]
+        try:
+            steps = select(steps, args.only)
+        except ValueError as exc:
+            parser.error(str(exc))
     problems = check_plan(steps, out, args.limit)
     missing = lacking()
     if args.dry_run:

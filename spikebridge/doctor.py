@@ -8,7 +8,8 @@ or ``failed`` (with the error):
 - Brian2 devices: ``numpy`` and ``runtime`` (Cython) run a LIF group for 200 steps;
   ``cpp_standalone`` builds and runs the parity check below; ``cuda_standalone`` is split
   into *build* (brian2cuda, nvcc and cuRAND found; with ``cuda_build=True`` a LIF project
-  is compiled for sm_90 without a GPU, about a minute) and *run* (a visible GPU: the parity
+  is built by brian2cuda's makefile, compiled for sm_90 and linked, without a GPU: about
+  two minutes on 2 cores) and *run* (a visible GPU: the parity
   check on it); ``genn`` (brian2genn and GeNN 4.x);
 - torch devices (CPU, CUDA GPUs, Apple MPS), with their names;
 - a parity check per engine device: the HH model for 2 ms (200 steps of 0.01 ms, float64)
@@ -32,6 +33,7 @@ import traceback
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 #: statuses of a check
@@ -156,11 +158,14 @@ def _cuda_build(compile_project: bool) -> tuple[str, str]:
     if not compile_project:
         return OK, f"can build ({found}); --cuda-build compiles a project"
     with tempfile.TemporaryDirectory(prefix="spikebridge_doctor_cuda_") as folder:
-        report = build_check(["lif"], directory=folder)
+        report = build_check(["lif"], directory=folder, mode="make")
+        linked = (Path(folder) / "main").is_file()
     if not report.ok:
         return FAILED, f"{found}; nvcc failed:\n{report.error[-2000:]}"
+    if not linked:
+        return FAILED, f"{found}; make finished but wrote no binary"
     return OK, (
-        f"compiles for sm_{int(report.compute_capability * 10)} in "
+        f"compiles and links for sm_{int(report.compute_capability * 10)} in "
         f"{report.seconds['compile']:.0f} s ({found})"
     )
 

@@ -37,3 +37,19 @@ def test_doctor_lists_every_device(capsys: pytest.CaptureFixture[str]) -> None:
     assert ("cuda" in checks[("torch", "devices")]["detail"]) == torch.cuda.is_available()
     assert report["versions"]["brian2"] == "2.8.0"
     assert report["versions"]["torch"].startswith(torch.__version__.split("+")[0])
+
+
+def test_cuda_build_compiles_and_links_a_project() -> None:
+    """--cuda-build: brian2cuda's own makefile, every file a translation unit, linked."""
+    from spikebridge.brian import cuda_build
+    from spikebridge.doctor import _cuda_build
+    from spikebridge.errors import DeviceUnavailableError
+
+    try:
+        cuda_build.require_brian2cuda()
+        cuda_build.find_toolkit()
+    except DeviceUnavailableError as exc:
+        pytest.skip(f"cuda_standalone cannot compile here: {exc}")
+    status, detail = _cuda_build(True)
+    assert status == OK, detail
+    assert detail.startswith("compiles and links for sm_90")

@@ -71,3 +71,14 @@ def test_a_step_over_budget_is_stopped_with_its_children() -> None:
     state = Path(f"/proc/{grandchild}/stat")
     assert not state.exists() or state.read_text().split()[2] == "Z", "sleep still runs"
     assert gpu._run_step([sys.executable, "-c", "print('hi')"], 30) == ("ok", "hi\n")
+
+
+def test_only_reruns_the_named_steps(tmp_path: Path) -> None:
+    import pytest
+
+    gpu = _gpu_script()
+    steps = gpu.plan(tmp_path)
+    chosen = gpu.select(steps, "open_neuromorphic, parity")
+    assert [s.name for s in chosen] == ["parity", "open_neuromorphic"]  # plan order
+    with pytest.raises(ValueError, match=r"unknown steps \['gpu'\]"):
+        gpu.select(steps, "parity,gpu")

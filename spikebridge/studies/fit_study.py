@@ -36,6 +36,7 @@ from brian2 import second
 from ..io import write_json
 from ..units import as_quantity
 from .chains import spike_times
+from .equivalence import Cache
 from .metrics import coincidence_factor, gamma_error, gamma_factor, van_rossum_distance
 from .study_file import ModelEntry, RecordedReference, StudyFile, quantity_text
 
@@ -324,22 +325,11 @@ def study_key(study: StudyFile) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
-def _cached(folder: Path, key: str, stage: str, compute: Callable[[], Any]) -> Any:
-    path = folder / f"{stage}.json"
-    if path.exists():
-        stored = json.loads(path.read_text())
-        if stored.get("key") == key:
-            return stored["value"]
-    value = compute()
-    write_json(path, {"key": key, "value": value})
-    return value
-
-
 def run_fit_study(study: StudyFile, out: str | Path) -> dict[str, Any]:
     """Run (or resume) ``study`` into ``out``; writes and returns ``results.json``'s content."""
     out = Path(out)
     began = time.perf_counter()
-    key, cache = study_key(study), out / "cache"
+    cache = Cache(out / "cache", study_key(study))
     conds = conditions(study)
     current = currents(study, conds)
     train = [i for i, c in enumerate(conds) if c.split == "train"]
@@ -352,14 +342,14 @@ def run_fit_study(study: StudyFile, out: str | Path) -> dict[str, Any]:
         )
         return [t.tolist() for t in trains]
 
-    targets = [np.asarray(t) for t in _cached(cache, key, "reference", reference)]
+    targets = [np.asarray(t) for t in cache.get("reference", reference)]
     candidates: dict[str, Any] = {}
     for entry in study.candidates:
 
         def fitted(entry: ModelEntry = entry) -> dict[str, Any]:
             return fit_candidate(study, entry, current[:, train], [targets[i] for i in train])
 
-        fit = _cached(cache, key, f"fit_{entry.name}", fitted)
+        fit = cache.get(f"fit_{entry.name}", fitted)
 
         def evaluated(entry: ModelEntry = entry, fit: dict[str, Any] = fit) -> list[list[float]]:
             values = {k: np.full(len(conds), v) for k, v in fit["values"].items()}
@@ -368,7 +358,7 @@ def run_fit_study(study: StudyFile, out: str | Path) -> dict[str, Any]:
             )
             return [t.tolist() for t in trains]
 
-        trains = [np.asarray(t) for t in _cached(cache, key, f"evaluation_{entry.name}", evaluated)]
+        trains = [np.asarray(t) for t in cache.get(f"evaluation_{entry.name}", evaluated)]
         rows = _metrics_of(trains, targets, study)
         candidates[entry.name] = {
             "model": entry.model.name,

@@ -265,7 +265,6 @@ class StudyFile:
     inputs: tuple[InputEntry, ...]
     optimiser: Optimiser
     metrics: Metrics
-    seed: int
     source: dict[str, Any] = field(default_factory=dict)
 
 
@@ -303,7 +302,7 @@ def study_from_dict(data: Mapping[str, Any], base: Path = Path(".")) -> StudyFil
     study = dict(data.get("study", {}))
     _only(
         study,
-        {"name", "duration", "input_unit", "sample", "engine", "device", "dt", "seed"},
+        {"name", "duration", "input_unit", "sample", "engine", "device", "dt"},
         "[study]",
     )
     duration = _si(study.get("duration", "100 ms"), second.dim, "study.duration")
@@ -366,7 +365,6 @@ def study_from_dict(data: Mapping[str, Any], base: Path = Path(".")) -> StudyFil
         inputs=inputs,
         optimiser=optimiser,
         metrics=_metrics(data.get("metrics", {})),
-        seed=index(study.get("seed", 0), "study.seed"),
         source=dict(data),
     )
 
