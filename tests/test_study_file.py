@@ -52,6 +52,7 @@ split = "test"
 method = "METHOD"
 popsize = 12
 generations = 10
+compile = "none"
 """
 
 
@@ -133,7 +134,20 @@ def test_end_sampling_changes_what_a_ramp_drives(tmp_path: Path) -> None:
             "gain: the study's current \\(V\\) times the gain \\(1\\)",
         ),
         (("[optimiser]", "[optimizer]"), "Unknown section\\(s\\) optimizer"),
-        (('method = "de"', 'method = "pso"'), "optimiser.method must be one of de, cma"),
+        (('method = "de"', 'method = "pso"'), "optimiser.method must be one of de, cma, adam"),
+        (
+            ('compile = "none"', 'compile = "yes"'),
+            "optimiser.compile must be one of none, step, loop",
+        ),
+        (("[optimiser]", '[metrics]\nloss = "spikes"\n[optimiser]'), "metrics.loss must be one"),
+        (
+            ('compile = "none"', 'compile = "none"\nlearning_rate = 0.1'),
+            "learning_rate is Adam's step",
+        ),
+        (
+            ("[optimiser]", '[metrics]\nloss = "gamma"\ntiming_weight = 0.1\n[optimiser]'),
+            'the "gamma" loss has no weight',
+        ),
         (
             ('duration = "200 ms"', 'duration = "-5 ms"'),
             "study.duration must be a finite number > 0",
@@ -166,10 +180,54 @@ def test_quantities_are_read_with_brian2_units_only() -> None:
         parse_quantity("10 __import__('os')", "x")
 
 
-def test_the_example_study_file_loads() -> None:
-    study = load_study_file(Path(__file__).resolve().parents[1] / "studies" / "lif_to_hh.toml")
-    assert study.reference.model.name == "hh" and [c.name for c in study.candidates] == ["lif"]
+@pytest.mark.parametrize(("name", "candidate"), [("lif_to_hh", "lif"), ("adex_to_hh", "adex")])
+def test_the_example_study_files_load(name: str, candidate: str) -> None:
+    study = load_study_file(Path(__file__).resolve().parents[1] / "studies" / f"{name}.toml")
+    assert study.reference.model.name == "hh"
+    assert [c.name for c in study.candidates] == [candidate]
     assert {e.split for e in study.inputs} == {"train", "test"}
+
+
+def test_compiled_fits_equal_eager_fits(tmp_path: Path) -> None:
+    """[optimiser] compile = "step" runs the fits' simulations through torch.compile: the
+    same candidates, the same losses (float64 agrees with eager to rounding)."""
+    from dataclasses import replace
+
+    from spikebridge.studies.fit_study import conditions, currents, fit_candidate, simulate_entry
+
+    study = load_study_file(_write(tmp_path, LIF_STUDY.replace("METHOD", "cma")))
+    study = replace(study, optimiser=replace(study.optimiser, popsize=4, generations=3))
+    conds = conditions(study)
+    train = [i for i, c in enumerate(conds) if c.split == "train"]
+    current = currents(study, conds)[:, train]
+    targets = simulate_entry(study, study.reference, current, engine="torch", device="cpu")
+    fits = {
+        mode: fit_candidate(
+            replace(study, optimiser=replace(study.optimiser, compile=mode)),
+            study.candidates[0],
+            current,
+            targets,
+        )
+        for mode in ("none", "step")
+    }
+    assert fits["step"]["values"] == fits["none"]["values"]
+    assert [p["loss"] for p in fits["step"]["best_loss_by_candidates"]] == [
+        p["loss"] for p in fits["none"]["best_loss_by_candidates"]
+    ]
+
+
+def test_the_gamma_loss_is_the_mean_gamma_error() -> None:
+    from spikebridge.studies.fit_study import study_loss
+    from spikebridge.studies.metrics import gamma_error
+
+    reference = [np.array([10.0, 30.0, 50.0]), np.array([20.0, 60.0])]
+    model = [np.array([10.5, 31.0, 70.0, 90.0]), np.array([20.0])]
+    expected = np.mean(
+        [gamma_error(r, m, 100.0, 2.0) for r, m in zip(reference, model, strict=True)]
+    )
+    assert study_loss(model, reference, 100.0, 2.0, 0.05, "gamma") == pytest.approx(expected)
+    counted = study_loss(model, reference, 100.0, 2.0, 0.05)  # count error 1/3 and 1/2
+    assert counted == pytest.approx((1 / 3 + 1 / 2) / 2 + 0.05 * expected)
 
 
 RECORDED_STUDY = """

@@ -5,12 +5,15 @@
 2. Reference: the reference model under every condition on the study's engine; its spike
    times (ms) are the targets.
 3. Fits: each candidate's free parameters by the study's optimiser (scipy's differential
-   evolution or pycma's CMA-ES, both in the unit cube of the bounds, log ranges in log10),
+   evolution or pycma's CMA-ES, both in the unit cube of the bounds, log ranges in log10;
+   or Adam on surrogate gradients, :mod:`.gradient_fit`),
    every generation one batched torch simulation (one neuron per candidate and training
    condition, per-neuron parameters; the torch engine is Brian2's own code, proven equal by
-   the parity suite). Loss on the training conditions: mean |N - N_ref| / max(N_ref, 1) +
-   timing_weight * mean gamma error (:func:`.metrics.gamma_error`, rate term included). The
-   budget is recorded in simulated neurons and in seconds.
+   the parity suite; ``[optimiser] compile`` runs it through ``torch.compile``). Loss on
+   the training conditions: mean |N - N_ref| / max(N_ref, 1) + timing_weight * mean gamma
+   error (:func:`.metrics.gamma_error`, rate term included), or with ``[metrics] loss =
+   "gamma"`` the mean gamma error alone. The budget is recorded in simulated neurons and in
+   seconds.
 4. Evaluation: the fitted candidates and the reference's trains under every condition, on
    the study's engine; spike-count error, gamma factor, coincidence factor and van Rossum
    distance per condition, with means per input family and split.
@@ -106,6 +109,17 @@ def _model_step(study: StudyFile, entry: ModelEntry) -> tuple[float, int]:
     return dt, round(ratio)
 
 
+def entry_drive(
+    study: StudyFile, entry: ModelEntry, current: np.ndarray
+) -> tuple[float, np.ndarray]:
+    """``entry``'s step (s) and its input ``(model steps, n)`` in SI: the study current
+    ``(steps, n)`` averaged over each model step, times the entry's gain."""
+    dt, ratio = _model_step(study, entry)
+    steps, n = current.shape
+    kept = (steps // ratio) * ratio
+    return dt, current[:kept].reshape(kept // ratio, ratio, n).mean(axis=1) * entry.gain
+
+
 def simulate_entry(
     study: StudyFile,
     entry: ModelEntry,
@@ -114,17 +128,18 @@ def simulate_entry(
     *,
     engine: str,
     device: str,
+    compile: str = "none",
 ) -> list[np.ndarray]:
     """Spike times (ms) of ``entry`` driven by ``current`` ``(steps, n)`` (SI study units),
-    one neuron per column; ``parameters``: per-neuron SI values of its free parameters."""
+    one neuron per column; ``parameters``: per-neuron SI values of its free parameters;
+    ``compile``: the torch engine's ``torch.compile`` mode (``"none"``, ``"step"``, ``"loop"``)."""
     from ..simulate import simulate
 
-    dt, ratio = _model_step(study, entry)
-    steps, n = current.shape
-    kept = (steps // ratio) * ratio
-    drive = current[:kept].reshape(kept // ratio, ratio, n).mean(axis=1) * entry.gain
+    dt, drive = entry_drive(study, entry, current)
+    n = current.shape[1]
     model = entry.model
     values: dict[str, Any] = {**entry.parameters, **(parameters or {})}
+    speed = {"compile": compile if compile != "none" else False} if engine == "torch" else {}
     result = simulate(
         model,
         engine=engine,
@@ -139,6 +154,7 @@ def simulate_entry(
             for k, v in values.items()
         },
         record=(),
+        **speed,
     )
     return spike_times(result)
 
@@ -164,14 +180,19 @@ def study_loss(
     duration_ms: float,
     window_ms: float,
     timing_weight: float,
+    loss: str = "count",
 ) -> float:
-    counts = np.array([len(t) for t in trains])
-    reference = np.array([len(t) for t in targets])
-    count_error = np.abs(counts - reference) / np.maximum(reference, 1)
+    """The fitting loss over conditions: ``"count"``: mean |N - N_ref| / max(N_ref, 1) +
+    ``timing_weight`` x mean gamma error; ``"gamma"``: the mean gamma error alone."""
     timing = [
         gamma_error(r, m, duration_ms, window_ms) if len(r) else float(len(m) > 0)
         for r, m in zip(targets, trains, strict=True)
     ]
+    if loss == "gamma":
+        return float(np.mean(timing))
+    counts = np.array([len(t) for t in trains])
+    reference = np.array([len(t) for t in targets])
+    count_error = np.abs(counts - reference) / np.maximum(reference, 1)
     return float(count_error.mean() + timing_weight * np.mean(timing))
 
 
@@ -183,6 +204,10 @@ def fit_candidate(
 ) -> dict[str, Any]:
     """Fit ``entry``'s free parameters on the training ``current`` (``(steps, C)``) to the
     reference's ``targets``; the best point, its loss and the budget spent."""
+    if study.optimiser.method == "adam":
+        from .gradient_fit import fit_by_gradient
+
+        return fit_by_gradient(study, entry, current, targets)
     conditions_n = current.shape[1]
     duration_ms = study.duration_s * 1e3
     spent = {"generations": 0, "candidates": 0, "simulated_neurons": 0}
@@ -195,7 +220,13 @@ def fit_candidate(
         size = unit.shape[1]
         values = {k: np.repeat(v, conditions_n) for k, v in free_values(entry, unit).items()}
         trains = simulate_entry(
-            study, entry, np.tile(current, (1, size)), values, engine="torch", device="cpu"
+            study,
+            entry,
+            np.tile(current, (1, size)),
+            values,
+            engine="torch",
+            device="cpu",
+            compile=study.optimiser.compile,
         )
         losses = np.array(
             [
@@ -205,6 +236,7 @@ def fit_candidate(
                     duration_ms,
                     study.metrics.window_ms,
                     study.metrics.timing_weight,
+                    study.metrics.loss,
                 )
                 for s in range(size)
             ]
@@ -325,11 +357,24 @@ def study_key(study: StudyFile) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
-def run_fit_study(study: StudyFile, out: str | Path) -> dict[str, Any]:
-    """Run (or resume) ``study`` into ``out``; writes and returns ``results.json``'s content."""
+#: A fitting procedure: (study, candidate, training current, reference trains) -> the fit
+#: (``values`` SI, ``shown``, ``loss``, ``budget``, ``best_loss_by_candidates``).
+Fitter = Callable[[StudyFile, ModelEntry, np.ndarray, Sequence[np.ndarray]], dict[str, Any]]
+
+
+def run_fit_study(
+    study: StudyFile, out: str | Path, fitter: Fitter | None = None
+) -> dict[str, Any]:
+    """Run (or resume) ``study`` into ``out``; writes and returns ``results.json``'s content.
+
+    ``fitter``: another fitting procedure than the study's optimiser (e.g. a baseline of
+    ``benchmarks/fitting.py``), with :func:`fit_candidate`'s signature; its name is part of
+    the cache key."""
     out = Path(out)
     began = time.perf_counter()
-    cache = Cache(out / "cache", study_key(study))
+    fit_with = fitter or fit_candidate
+    label = "" if fitter is None else f":{fit_with.__module__}.{fit_with.__qualname__}"
+    cache = Cache(out / "cache", study_key(study) + label)
     conds = conditions(study)
     current = currents(study, conds)
     train = [i for i, c in enumerate(conds) if c.split == "train"]
@@ -347,7 +392,7 @@ def run_fit_study(study: StudyFile, out: str | Path) -> dict[str, Any]:
     for entry in study.candidates:
 
         def fitted(entry: ModelEntry = entry) -> dict[str, Any]:
-            return fit_candidate(study, entry, current[:, train], [targets[i] for i in train])
+            return fit_with(study, entry, current[:, train], [targets[i] for i in train])
 
         fit = cache.get(f"fit_{entry.name}", fitted)
 
@@ -376,7 +421,9 @@ def run_fit_study(study: StudyFile, out: str | Path) -> dict[str, Any]:
             "device": study.device,
             "optimiser": asdict(study.optimiser),
             "metrics": asdict(study.metrics),
-            "fits_run_on": "torch (cpu), batched; evaluation on the study's engine",
+            "fits_run_on": "torch (cpu), batched; evaluation on the study's engine"
+            if fitter is None
+            else f"{fit_with.__module__}.{fit_with.__qualname__}; evaluation on the study's engine",
         },
         "conditions": [asdict(c) for c in conds],
         "reference": {

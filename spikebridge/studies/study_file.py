@@ -35,15 +35,21 @@ their split, the metrics and the optimiser, written as TOML and checked on loadi
     split = "train"            # or "test" (held out)
 
     [optimiser]
-    method = "de"              # "de" (scipy differential evolution) or "cma" (pycma)
+    method = "de"              # "de" (scipy differential evolution), "cma" (pycma) or
+                               # "adam" (surrogate gradients on the van Rossum distance:
+                               # popsize starts x generations steps; see .gradient_fit)
     popsize = 16
     generations = 30
     seed = 0
+    compile = "step"           # the fits' torch simulations: "none" (eager), "step" or
+                               # "loop" (torch.compile; see spikebridge.torch.compiled)
 
     [metrics]
     window_ms = 2.0            # coincidence precision
     van_rossum_tau_ms = 5.0
     timing_weight = 0.05       # loss: count error + timing_weight * gamma error
+    loss = "count"             # that loss, or "gamma": the gamma error alone (rate-corrected,
+                               # as brian2modelfitting's GammaFactor)
 
 **Recorded references.** ``[reference] recorded = "cell.npz"`` takes the reference from
 data instead of a model: ``currents`` (conditions x samples, in ``input_unit``), ``dt_ms``
@@ -77,7 +83,12 @@ from ..model import NeuronModel, load_model
 from ..units import unit_name
 from .input_families import SAMPLING, InputFamily
 
-OPTIMISERS = ("de", "cma")
+OPTIMISERS = ("de", "cma", "adam")
+#: How the fits' torch simulations run: eager, or through torch.compile (step or loop).
+COMPILE_MODES = ("none", "step", "loop")
+#: Fitting losses: spike-count error plus a weighted gamma error, or the gamma error alone
+#: (the rate-corrected error model-fitting tools minimise).
+LOSSES = ("count", "gamma")
 ENGINES = ("brian2", "torch")
 _SECTIONS = {"study", "reference", "candidates", "inputs", "optimiser", "metrics"}
 _OPS = {ast.Mult: operator.mul, ast.Div: operator.truediv, ast.Pow: operator.pow}
@@ -240,6 +251,8 @@ class Optimiser:
     popsize: int = 16
     generations: int = 30
     seed: int = 0
+    compile: str = "step"  # the fits' torch.compile mode: "none", "step" or "loop"
+    learning_rate: float = 0.05  # "adam" only: Adam's step on the unconstrained parameters
 
 
 @dataclass(frozen=True)
@@ -247,6 +260,7 @@ class Metrics:
     window_ms: float = 2.0
     van_rossum_tau_ms: float = 5.0
     timing_weight: float = 0.05
+    loss: str = "count"  # "count": count error + timing_weight * gamma error; "gamma"
 
 
 @dataclass(frozen=True)
@@ -501,26 +515,51 @@ def _input_entry(entry: Any, where: str, base: Path) -> InputEntry:
 
 
 def _optimiser(entry: Mapping[str, Any]) -> Optimiser:
-    _only(entry, {"method", "popsize", "generations", "seed"}, "[optimiser]")
+    _only(
+        entry,
+        {"method", "popsize", "generations", "seed", "compile", "learning_rate"},
+        "[optimiser]",
+    )
     method = entry.get("method", "de")
     if method not in OPTIMISERS:
         raise InputError(
             f"optimiser.method must be one of {', '.join(OPTIMISERS)}; got {method!r}."
+        )
+    if "learning_rate" in entry and method != "adam":
+        raise InputError(
+            f'optimiser.learning_rate is Adam\'s step; method = "{method}" has none. Remove it '
+            'or use method = "adam".'
+        )
+    compile_mode = entry.get("compile", "step")
+    if compile_mode not in COMPILE_MODES:
+        raise InputError(
+            f"optimiser.compile must be one of {', '.join(COMPILE_MODES)}; got {compile_mode!r}."
         )
     return Optimiser(
         method,
         count(entry.get("popsize", 16), "optimiser.popsize"),
         count(entry.get("generations", 30), "optimiser.generations"),
         index(entry.get("seed", 0), "optimiser.seed"),
+        compile_mode,
+        positive(entry.get("learning_rate", 0.05), "optimiser.learning_rate"),
     )
 
 
 def _metrics(entry: Mapping[str, Any]) -> Metrics:
-    _only(entry, {"window_ms", "van_rossum_tau_ms", "timing_weight"}, "[metrics]")
+    _only(entry, {"window_ms", "van_rossum_tau_ms", "timing_weight", "loss"}, "[metrics]")
+    loss = entry.get("loss", "count")
+    if loss not in LOSSES:
+        raise InputError(f"metrics.loss must be one of {', '.join(LOSSES)}; got {loss!r}.")
+    if loss == "gamma" and "timing_weight" in entry:
+        raise InputError(
+            'metrics.timing_weight weighs the timing term of loss = "count"; the "gamma" loss '
+            "has no weight. Remove one of them."
+        )
     return Metrics(
         positive(entry.get("window_ms", 2.0), "metrics.window_ms"),
         positive(entry.get("van_rossum_tau_ms", 5.0), "metrics.van_rossum_tau_ms"),
         non_negative(entry.get("timing_weight", 0.05), "metrics.timing_weight"),
+        loss,
     )
 
 

@@ -11,7 +11,7 @@ import torch
 from ..model import NeuronModel
 from ..results import SimulationResult, spike_rows
 from ..run import RunSpec, make_result, plan_run
-from .codegen import torch_step
+from .codegen import GeneratedStep, torch_step
 from .loop import initial_state, parameter_tensors, run_steps
 from .surrogate import SpikeFunction, rectangular
 
@@ -24,11 +24,15 @@ def simulate_torch(
     device: str = "cpu",
     dtype: str = "float64",
     spike_fn: SpikeFunction | None = None,
+    compile: bool | str = False,
     **run: Any,
 ) -> SimulationResult:
     """Run a model with the torch engine (no autograd): ``run`` options as
-    :func:`spikebridge.run.plan_run`; ``device`` is a torch device."""
-    return run_torch(plan_run(model, **run), device=device, dtype=dtype, spike_fn=spike_fn)
+    :func:`spikebridge.run.plan_run`; ``device`` is a torch device; ``compile``: ``False``
+    (eager), ``"step"`` or ``"loop"`` (:mod:`spikebridge.torch.compiled`)."""
+    return run_torch(
+        plan_run(model, **run), device=device, dtype=dtype, spike_fn=spike_fn, compile=compile
+    )
 
 
 def run_torch(
@@ -37,8 +41,10 @@ def run_torch(
     device: str = "cpu",
     dtype: str = "float64",
     spike_fn: SpikeFunction | None = None,
+    compile: bool | str = False,
 ) -> SimulationResult:
-    """Execute a planned run with the generated step function."""
+    """Execute a planned run with the generated step function (``compile``: as
+    :func:`simulate_torch`; compiled runs agree with eager ones to rounding)."""
     if dtype not in DTYPES:
         raise ValueError(f"dtype must be 'float64' or 'float32', got '{dtype}'.")
     torch_dtype = DTYPES[dtype]
@@ -50,6 +56,7 @@ def run_torch(
         for name, wave in spec.waveforms.items()
     }
     state = initial_state(generated, spec.initial, (spec.n,), torch_dtype, device)
+    options = compiled_options(generated, compile, spec.n_steps, torch_dtype, device)
     started = time.perf_counter()
     with torch.no_grad():
         spikes, traces, _ = run_steps(
@@ -61,6 +68,7 @@ def run_torch(
             spike_fn=spike_fn or rectangular(model.surrogate_width),
             n_steps=spec.n_steps,
             record=spec.record,
+            **options,
         )
     if spikes.is_cuda:
         torch.cuda.synchronize()
@@ -83,3 +91,21 @@ def run_torch(
         wall_seconds=elapsed,
         loop_seconds=elapsed,
     )
+
+
+def compiled_options(
+    generated: GeneratedStep, mode: bool | str, n_steps: int, dtype: torch.dtype, device: str
+) -> dict[str, Any]:
+    """:func:`run_steps` options of a compile mode (none when eager); with gradients enabled
+    the compiled functions run backward too."""
+    from . import compiled
+
+    chosen = compiled.check_mode(mode)
+    if chosen is None:
+        return {}
+    if chosen == "step":
+        return {"step_fn": compiled.compile_step(generated, dtype=dtype, device=device)}
+    return {
+        "chunk_fn": compiled.compile_chunk(generated, dtype=dtype, device=device),
+        "chunk_steps": compiled.loop_chunk_steps(n_steps),
+    }

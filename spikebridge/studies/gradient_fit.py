@@ -1,0 +1,188 @@
+"""Gradient-based fitting of a study file's candidate: surrogate gradients through the torch engine.
+
+``[optimiser] method = "adam"`` fits the free parameters by backpropagation through time
+instead of a population search:
+
+* **Parameters.** Each free parameter is ``low + sigmoid(z) (high - low)`` (in log10 for a
+  log range, times the earlier parameter for relative bounds), ``z`` unconstrained. ``popsize``
+  independent starts (a scrambled Sobol sample of the unit cube, seeded) run side by side in
+  one batched simulation, one neuron per start and training condition.
+* **Loss.** The squared van Rossum distance between the candidate's spike trains and the
+  reference's, both filtered with ``exp(-t / tau)`` (``[metrics] van_rossum_tau_ms``):
+  ``D^2 = (1 / tau) integral (f_model - f_ref)^2 dt`` (the convention of
+  :func:`.metrics.van_rossum_distance`, which it equals on the forward pass), averaged over
+  conditions and summed over starts (so each start gets its own gradient). Spikes carry the
+  model's surrogate derivative (:mod:`spikebridge.torch.surrogate`) backward.
+* **Steps.** ``generations`` Adam steps (``learning_rate`` on ``z``). Every step's forward
+  pass gives each start's spike trains, on which the study's own loss (count or gamma,
+  :func:`.fit_study.study_loss`) is computed; the result is the start and step of lowest
+  study loss, so the outcome is judged exactly as the population optimisers' are. The budget
+  counts one candidate per start and step (a forward and a backward pass each).
+
+The simulation is the generated step of the model file, as in every other fit; with
+``compile`` other than ``"none"`` the step, or the unrolled loop, is compiled with its
+backward pass.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from brian2 import second
+from scipy.stats import qmc
+
+from ..run import plan_run
+from ..torch.codegen import torch_step
+from ..torch.loop import initial_state, parameter_tensors, run_steps
+from ..torch.simulate import compiled_options
+from ..torch.surrogate import rectangular
+from ..units import as_quantity
+from .fit_study import entry_drive, study_loss
+from .study_file import ModelEntry, StudyFile, quantity_text
+
+DTYPE = torch.float64
+
+
+def exponential_filter(trains: torch.Tensor, dt_ms: float, tau_ms: float) -> torch.Tensor:
+    """``f[k] = f[k-1] exp(-dt / tau) + s[k]`` along axis 0 of ``trains`` ``(T, n)``, by FFT
+    convolution with the kernel truncated where it falls below 1e-12."""
+    steps = trains.shape[0]
+    length = min(steps, math.ceil(tau_ms / dt_ms * 12 * math.log(10)))
+    kernel = torch.exp(-torch.arange(length, dtype=trains.dtype) * dt_ms / tau_ms)
+    size = steps + length
+    spectrum = torch.fft.rfft(trains, n=size, dim=0) * torch.fft.rfft(kernel, n=size)[:, None]
+    return torch.fft.irfft(spectrum, n=size, dim=0)[:steps]
+
+
+def spike_matrix(targets: Sequence[np.ndarray], steps: int, dt_ms: float) -> torch.Tensor:
+    """Reference spike times (ms) as a ``(steps, C)`` 0/1 tensor on the model's grid."""
+    out = torch.zeros(steps, len(targets), dtype=DTYPE)
+    for c, times in enumerate(targets):
+        index = np.clip(np.rint(np.asarray(times) / dt_ms).astype(int), 0, steps - 1)
+        out[index, c] = 1.0
+    return out
+
+
+def free_tensors(entry: ModelEntry, z: torch.Tensor) -> dict[str, torch.Tensor]:
+    """SI values ``(S,)`` of the free parameters from unconstrained ``z`` ``(S, D)``."""
+    values: dict[str, torch.Tensor] = {}
+    u = torch.sigmoid(z)
+    for k, p in enumerate(entry.free):
+        if p.log:
+            low, high = math.log10(p.low), math.log10(p.high)
+            value = 10 ** (low + u[:, k] * (high - low))
+        else:
+            value = p.low + u[:, k] * (p.high - p.low)
+        if p.relative_to is not None:
+            value = value * values[p.relative_to]
+        values[p.name] = value
+    return values
+
+
+def fit_by_gradient(
+    study: StudyFile,
+    entry: ModelEntry,
+    current: np.ndarray,
+    targets: Sequence[np.ndarray],
+) -> dict[str, Any]:
+    """Fit ``entry``'s free parameters on ``current`` ``(steps, C)`` to the reference
+    ``targets`` by Adam on the van Rossum distance (module docstring)."""
+    began = time.perf_counter()
+    options = study.optimiser
+    starts, conditions_n = options.popsize, current.shape[1]
+    n = starts * conditions_n
+    dt, drive = entry_drive(study, entry, current)
+    model = entry.model
+    steps = drive.shape[0]
+    spec = plan_run(
+        model,
+        method=entry.method,
+        dt=dt * second,
+        n_steps=steps,
+        n=n,
+        inputs={entry.input: as_quantity(np.tile(drive, (1, starts)), model.dim(entry.input))},
+        parameters={
+            k: as_quantity(np.full(n, v), model.dim(k)) for k, v in entry.parameters.items()
+        },
+        record=(),
+    )
+    generated = torch_step(model, spec.method)
+    fixed = parameter_tensors(model, spec.parameters, DTYPE)
+    drives = {k: torch.as_tensor(w, dtype=DTYPE) for k, w in spec.waveforms.items()}
+    spike_event = generated.events.index("spike")
+    mode = False if options.compile == "none" else options.compile
+    speed = compiled_options(generated, mode, steps, DTYPE, "cpu")
+    dt_ms = dt * 1e3
+    tau = study.metrics.van_rossum_tau_ms
+    reference = exponential_filter(spike_matrix(targets, steps, dt_ms), dt_ms, tau)
+    sample = qmc.Sobol(len(entry.free), scramble=True, seed=options.seed).random(starts)
+    sample = np.clip(sample, 0.02, 0.98)
+    z = torch.tensor(np.log(sample / (1 - sample)), dtype=DTYPE, requires_grad=True)
+    adam = torch.optim.Adam([z], lr=options.learning_rate)
+    spike_fn = rectangular(model.surrogate_width)
+    duration_ms = study.duration_s * 1e3
+    best: tuple[float, dict[str, float]] = (math.inf, {})
+    trace: list[dict[str, float]] = []
+    for step in range(options.generations):
+        adam.zero_grad()
+        free = free_tensors(entry, z)
+        params = {**fixed, **{k: v.repeat_interleave(conditions_n) for k, v in free.items()}}
+        state = initial_state(generated, spec.initial, (n,), DTYPE, "cpu")
+        spikes, _, _ = run_steps(
+            generated,
+            state,
+            params,
+            drives,
+            dt=dt,
+            spike_fn=spike_fn,
+            n_steps=steps,
+            **speed,
+        )
+        trains = spikes[:, spike_event, :].reshape(steps, starts, conditions_n)
+        filtered = exponential_filter(trains.reshape(steps, n), dt_ms, tau)
+        difference = filtered.reshape(steps, starts, conditions_n) - reference[:, None, :]
+        distance = (difference**2).sum(dim=0) * dt_ms / tau  # (S, C): D^2 per condition
+        distance.mean(dim=1).sum().backward()
+        adam.step()
+        with torch.no_grad():
+            hits = trains.detach().numpy()
+            for s in range(starts):
+                times = [np.nonzero(hits[:, s, c])[0] * dt_ms for c in range(conditions_n)]
+                loss = study_loss(
+                    times,
+                    targets,
+                    duration_ms,
+                    study.metrics.window_ms,
+                    study.metrics.timing_weight,
+                    study.metrics.loss,
+                )
+                if loss < best[0]:
+                    best = (loss, {k: float(v[s]) for k, v in free.items()})
+        trace.append(
+            {
+                "candidates": (step + 1) * starts,
+                "loss": best[0],
+                "seconds": round(time.perf_counter() - began, 3),
+                "van_rossum_squared": float(distance.detach().mean()),
+            }
+        )
+    loss, values = best
+    return {
+        "values": values,
+        "shown": {k: quantity_text(v, model.dim(k)) for k, v in values.items()},
+        "loss": loss,
+        "budget": {
+            "generations": options.generations,
+            "candidates": options.generations * starts,
+            "simulated_neurons": options.generations * n,
+            "seconds": time.perf_counter() - began,
+        },
+        "best_loss_by_candidates": trace,
+        "method": f"Adam (lr {options.learning_rate}) on the squared van Rossum distance "
+        f"(tau {tau} ms), surrogate gradients, {starts} starts x {options.generations} steps",
+    }
