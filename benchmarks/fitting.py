@@ -7,8 +7,15 @@ factor, the simulations and seconds spent, and the simulations and seconds each 
 needed to reach the target loss (``--target``; default: the worst of the final losses, so
 that every optimiser reaches it). Hardware and settings are recorded.
 
+``b2mf-de`` and ``b2mf-cma`` fit with brian2modelfitting's method instead
+(:mod:`modelfitting_baseline`: Brian2 runtime, one neuron per candidate, nevergrad's DE or
+CMA-ES, the gamma-factor error) on the same inputs and budget; the evaluation is the same
+for all. Compare losses across them with ``[metrics] loss = "gamma"`` (their objective).
+
     .venv/bin/python benchmarks/fitting.py --spec studies/lif_to_hh.toml --engine torch \\
         --out benchmarks/results/fitting-cpu-2core.json
+    .venv/bin/python benchmarks/fitting.py --spec studies/adex_to_hh.toml \\
+        --methods cma,de,b2mf-cma,b2mf-de --out benchmarks/results/fitting-head-to-head.json
 """
 
 from __future__ import annotations
@@ -20,6 +27,9 @@ import tempfile
 import time
 from dataclasses import replace
 from typing import Any
+
+from modelfitting_baseline import METHODS as BASELINES
+from modelfitting_baseline import fitter as baseline_fitter
 
 from spikebridge.io import write_json
 from spikebridge.studies.fit_study import run_fit_study
@@ -34,7 +44,11 @@ def reach(trace: list[dict[str, float]], target: float) -> dict[str, float] | No
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--spec", default="studies/lif_to_hh.toml")
-    parser.add_argument("--methods", default="de,cma")
+    parser.add_argument(
+        "--methods",
+        default="de,cma",
+        help="spikebridge's de, cma; brian2modelfitting's method: b2mf-de, b2mf-cma",
+    )
     parser.add_argument("--popsize", type=int, default=None)
     parser.add_argument("--generations", type=int, default=None)
     parser.add_argument("--engine", default=None, help="override the study's engine")
@@ -50,12 +64,13 @@ def main() -> None:
     for method in args.methods.split(","):
         optimiser = replace(
             study.optimiser,
-            method=method,
+            method=method if method not in BASELINES else study.optimiser.method,
             popsize=args.popsize or study.optimiser.popsize,
             generations=args.generations or study.optimiser.generations,
         )
+        fitter = baseline_fitter(BASELINES[method]) if method in BASELINES else None
         with tempfile.TemporaryDirectory() as folder:
-            results = run_fit_study(replace(study, optimiser=optimiser), folder)
+            results = run_fit_study(replace(study, optimiser=optimiser), folder, fitter=fitter)
         runs[method] = results["candidates"]
     table: dict[str, Any] = {}
     for candidate in next(iter(runs.values())):
