@@ -31,6 +31,7 @@ TINY = {
     "torch_hh_levels": (1.3,),
     "duration_ms": 20.0,
     "waveforms": ("constant", "square"),
+    "novel_seeds": (1,),
 }
 
 
@@ -56,6 +57,22 @@ def test_results_have_the_documented_shape(study: tuple[Path, dict]) -> None:
         assert entry["tv_lif2hh_max_dv"] < 1e-6 and entry["tv_lif2hh_spikes_equal"]
         assert entry["levels"] == [1.3] and len(entry["hh_counts"]) == 1
     assert results["engines"]["units_and_lif_spike_times_equal"] == 1.0
+    novel = results["generalisation"]  # inputs no fit has seen
+    assert set(novel) == {"ou_tau_2ms", "ou_tau_10ms", "chirp_small", "chirp_large"}
+    for entry in novel.values():
+        assert entry["conditions"] == 1
+        for layer in ("layer1", "layer2"):
+            assert set(entry[layer]) == {
+                "hh_counts",
+                "fitted_shared",
+                "paper_constants",
+                "lif_shared",
+            }
+            for chain in ("fitted_shared", "paper_constants", "lif_shared"):
+                metrics = entry[layer][chain]
+                assert len(metrics["counts"]) == 1 and metrics["van_rossum"] >= 0
+    assert sum(sum(e["layer1"]["hh_counts"]) for e in novel.values()) > 0  # HH is driven
+    assert "shared" in results["fits"]["lif"]
 
 
 def test_report_and_fit_file(study: tuple[Path, dict]) -> None:
@@ -63,7 +80,8 @@ def test_report_and_fit_file(study: tuple[Path, dict]) -> None:
     report = write_equivalence_report(out, results)
     text = report.read_text()
     assert "Spike-count mean relative error" in text and "| square |" in text
-    for figure in ("traces", "rasters", "f_i", "errors"):
+    assert "## Generalisation: inputs no fit has seen" in text and "| chirp_large |" in text
+    for figure in ("traces", "rasters", "f_i", "errors", "generalisation"):
         assert (out / "figures" / f"{figure}.png").stat().st_size > 1000
     params, w = load_fit(out / "fitted_parameters.json", key="square")
     assert set(params) >= {"decay", "v_th", "R_in", "w_4", "I_0", "u_reset"} and w > 0
@@ -76,7 +94,12 @@ def test_report_and_fit_file(study: tuple[Path, dict]) -> None:
 def test_a_second_run_resumes_from_the_cache(study: tuple[Path, dict]) -> None:
     out, results = study
     again = run_study(out, Settings(**TINY, engine="torch", device="cpu"))
-    assert set(again["cached_stages"]) >= {"hh", "fits", "evaluation_torch"}
+    assert set(again["cached_stages"]) >= {
+        "hh",
+        "fits",
+        "evaluation_torch",
+        "generalisation_torch",
+    }
     assert again["waveforms"] == json.loads(json.dumps(results["waveforms"]))
 
 

@@ -11,6 +11,7 @@ import pandas as pd
 import seaborn as sns
 
 from ..io import write_text
+from ..studies.generalisation import CHAINS
 from ..studies.summary import MODELS, PAPER_MRE
 from ..studies.waveforms import waveform
 from .demo import save_figure
@@ -21,6 +22,7 @@ LABELS = {
     "fitted_shared": "s-LIF2HH fitted (shared)",
     "paper_constants": "s-LIF2HH paper constants",
     "lif": "LIF fitted",
+    "lif_shared": "LIF fitted (shared)",
 }
 
 
@@ -33,6 +35,7 @@ def write_equivalence_report(out: str | Path, results: dict[str, Any]) -> Path:
     save_figure(_rasters(results), figures / "rasters.png")
     save_figure(_f_i(results), figures / "f_i.png")
     save_figure(_errors(results), figures / "errors.png")
+    save_figure(_generalisation(results), figures / "generalisation.png")
     return write_text(out / "report.md", _markdown(results))
 
 
@@ -125,6 +128,39 @@ def _errors(results: dict[str, Any]) -> Any:
     return fig
 
 
+def _generalisation(results: dict[str, Any]) -> Any:
+    """Spike-count error and coincidence factor per novel input family and chain (layer 2)."""
+    rows = [
+        {
+            "family": family,
+            "chain": LABELS[chain],
+            "metric": label,
+            "value": entry["layer2"][chain][key],
+        }
+        for family, entry in results["generalisation"].items()
+        for chain in CHAINS
+        for key, label in (
+            ("spike_count_mre", "spike-count error"),
+            ("coincidence_factor", "coincidence factor"),
+        )
+    ]
+    frame = pd.DataFrame(rows)
+    grid = sns.catplot(
+        data=frame,
+        x="family",
+        y="value",
+        hue="chain",
+        col="metric",
+        kind="bar",
+        sharey=False,
+        height=3,
+        aspect=1.5,
+    )
+    grid.set_titles("{col_name} (inputs never fitted on, layer 2)")
+    grid.set_axis_labels("", "")
+    return grid.figure
+
+
 def _fmt(value: Any, percent: bool = False) -> str:
     if value is None:
         return "–"
@@ -194,7 +230,32 @@ def _markdown(results: dict[str, Any]) -> str:
         "",
         "![errors](figures/errors.png)",
         "",
+        *_generalisation_lines(results),
         "Fitted parameters: `fitted_parameters.json` (load with "
         "`spikebridge.studies.fitting.load_fit`).",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _generalisation_lines(results: dict[str, Any]) -> list[str]:
+    lines = [
+        "## Generalisation: inputs no fit has seen (layer 2)",
+        "",
+        "The shared fits (one parameter set for all waveforms) and the paper's constants on "
+        "Ornstein-Uhlenbeck noise at two correlation times and on chirps "
+        "(`spikebridge.studies.generalisation`); HH counts are the mean over conditions.",
+        "",
+        "| family | conditions | HH spikes | chain | spike-count error | coincidence factor "
+        "| van Rossum (τ = 5 ms) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for family, entry in results["generalisation"].items():
+        hh = float(np.mean(entry["layer2"]["hh_counts"]))
+        for chain in CHAINS:
+            m = entry["layer2"][chain]
+            lines.append(
+                f"| {family} | {entry['conditions']} | {hh:.1f} | {LABELS[chain]} | "
+                f"{_fmt(m['spike_count_mre'], True)} | {_fmt(m['coincidence_factor'])} | "
+                f"{_fmt(m['van_rossum'])} |"
+            )
+    return [*lines, "", "![generalisation](figures/generalisation.png)", ""]

@@ -8,9 +8,12 @@ Protocol (the paper's Fig. 3d, made into a reusable study):
    and tv-LIF2HH (the same constants) against HH1's voltage.
 3. Fits (torch engine, scipy differential evolution; see :mod:`.fitting`): the s-LIF2HH unit
    per waveform (``fitted``) and one set for all waveforms (``fitted_shared``), and the LIF
-   baseline per waveform, each on the training levels of the layer-2 output.
+   baseline per waveform and for all waveforms, each on the training levels of the layer-2
+   output.
 4. Evaluation on Brian2 (``cpp_standalone`` by default) and on torch: every chain on every
    condition; metrics on the held-out levels.
+5. Generalisation (:mod:`.generalisation`): the shared fits and the paper's constants on
+   input families no fit sees (OU noise at two correlation times, chirps).
 
 Every stage is cached in ``out/cache`` (atomic writes, keyed by the study settings), so an
 interrupted run resumes where it stopped.
@@ -30,8 +33,6 @@ import numpy as np
 from tqdm import tqdm
 
 from ..io import write_json
-from ..model import load_model
-from ..units import as_quantity
 from .chains import (
     PAPER_W,
     TORCH,
@@ -43,12 +44,13 @@ from .chains import (
     tv_lif2hh_rest0,
     unit_chain,
 )
-from .fitting import FitResult, as_quantities, fit, save_fit
+from .fitting import FitResult, as_quantities, fit, paper_value, save_fit, with_units
+from .generalisation import run_generalisation, summarise_generalisation
 from .summary import Condition, summarise
 from .waveforms import WAVEFORMS, bin_means, waveform
 
 #: Part of every cache key: bump it when a stage's procedure changes.
-STUDY_VERSION = 5
+STUDY_VERSION = 6
 #: Amplitude levels 0.8, 0.85, ..., 2.0: the full study holds out 0.9, 1.1, ..., 1.9 and
 #: trains on the others.
 LEVEL_GRID: tuple[float, ...] = tuple(round(0.8 + 0.05 * k, 2) for k in range(25))
@@ -70,6 +72,8 @@ class Settings:
     waveforms: tuple[str, ...] = WAVEFORMS
     engine: str = "brian2"
     device: str = "cpp_standalone"
+    #: seeds of the noise inputs of the generalisation stage (:mod:`.generalisation`)
+    novel_seeds: tuple[int, ...] = (1, 2, 3)
 
     @staticmethod
     def quick(**overrides: Any) -> Settings:
@@ -94,6 +98,7 @@ class Settings:
             maxiter=150,
             torch_hh_levels=(0.9, 1.0, 1.5),
             restarts=2,
+            novel_seeds=tuple(range(1, 11)),
         )
         return replace(base, **overrides)
 
@@ -155,7 +160,7 @@ def run_study(out: str | Path, settings: Settings) -> dict[str, Any]:
     conds = conditions(settings)
     x, x_bins = inputs(settings, conds)
     engine = Engine(settings.engine, settings.device)
-    steps = tqdm(total=6, desc="equivalence", unit="stage")
+    steps = tqdm(total=7, desc="equivalence", unit="stage")
 
     def hh_stage() -> dict[str, Any]:
         result = hh_chain(x, engine, settings.hh_dt_ms)
@@ -205,7 +210,15 @@ def run_study(out: str | Path, settings: Settings) -> dict[str, Any]:
         else cache.get("evaluation_torch", lambda: evaluate(TORCH))
     )
     steps.update()
+    novel = cache.get(
+        f"generalisation_{settings.engine}",
+        lambda: run_generalisation(
+            fits, settings.novel_seeds, settings.duration_ms, settings.hh_dt_ms, engine
+        ),
+    )
+    steps.update()
     results = summarise(asdict(settings), conds, hh, torch_hh, evaluation, torch_evaluation, fits)
+    results["generalisation"] = summarise_generalisation(novel, settings.duration_ms)
     results["seconds"] = round(time.time() - started, 1)
     results["cached_stages"] = cache.hits
     write_json(out / "results.json", results)
@@ -247,7 +260,7 @@ def _fits(
     for w in settings.waveforms:
         chosen = [i for i in train if conds[i].waveform == w]
         jobs += [("s_lif2hh", w, chosen), ("lif", w, chosen)]
-    jobs.append(("s_lif2hh", "shared", train))
+    jobs += [("s_lif2hh", "shared", train), ("lif", "shared", train)]
     results: dict[str, dict[str, FitResult]] = {"s_lif2hh": {}, "lif": {}}
     for model, key, chosen in tqdm(jobs, desc="fits", unit="fit", leave=False):
         results[model][key] = fit(
@@ -295,7 +308,7 @@ def _evaluate(
             [
                 _values([p[name] for p, _ in per_waveform]),
                 _values([shared[0][name]] * n),
-                _values([_paper_value(name)] * n),
+                _values([paper_value(name)] * n),
             ]
         )
         for name in names
@@ -322,15 +335,5 @@ def _evaluate(
     return out
 
 
-def _paper_value(name: str) -> Any:
-    return load_model("s_lif2hh").parameters[name]
-
-
 def _values(quantities: list[Any]) -> np.ndarray:
     return np.array([float(np.asarray(q)) for q in quantities])
-
-
-def with_units(model: str, si: dict[str, np.ndarray]) -> dict[str, Any]:
-    """Per-neuron parameter arrays in SI as Brian2 quantities of ``model``'s dimensions."""
-    spec = load_model(model)
-    return {name: as_quantity(values, spec.dim(name)) for name, values in si.items()}

@@ -34,6 +34,7 @@ from scipy.optimize import differential_evolution
 
 from ..io import write_json
 from ..model import load_model
+from ..units import as_quantity
 from .chains import TORCH, ChainResult, lif_chain, unit_chain
 from .metrics import coincidence_factor
 
@@ -208,6 +209,17 @@ def as_quantities(model: str, values: Mapping[str, float]) -> tuple[dict[str, An
         if name != "W"
     }
     return params, float(values["W"])
+
+
+def paper_value(name: str) -> Any:
+    """The paper's constant ``name`` of the s-LIF2HH unit (its model file's value)."""
+    return load_model("s_lif2hh").parameters[name]
+
+
+def with_units(model: str, si: Mapping[str, np.ndarray]) -> dict[str, Any]:
+    """Per-neuron parameter arrays in SI as Brian2 quantities of ``model``'s dimensions."""
+    spec = load_model(model)
+    return {name: as_quantity(values, spec.dim(name)) for name, values in si.items()}
 
 
 def save_fit(

@@ -31,9 +31,10 @@ class Condition:
     split: str  # "train" or "test"
 
 
-def _metrics(
+def chain_metrics(
     reference: list[np.ndarray], trains: list[np.ndarray], duration: float
 ) -> dict[str, float | None]:
+    """The study's metrics of ``trains`` against ``reference`` (ms), averaged over pairs."""
     pairs = list(zip(reference, trains, strict=True))
     return {
         "spike_count_mre": float(np.nanmean([spike_count_relative_error(r, m) for r, m in pairs])),
@@ -74,7 +75,7 @@ def summarise(
         for layer, target in (("layer2", entry), ("layer1", single.setdefault(w, {}))):
             reference = [np.asarray(hh[layer][i]) for i in test]
             by_model = {
-                model: _metrics(
+                model: chain_metrics(
                     reference, [np.asarray(evaluation[model][layer][i]) for i in test], duration
                 )
                 for model in MODELS
@@ -92,7 +93,7 @@ def summarise(
         }
         train_reference = [np.asarray(hh["layer2"][i]) for i in train]
         entry["spike_count_mre_train"] = {
-            model: _metrics(
+            model: chain_metrics(
                 train_reference,
                 [np.asarray(evaluation[model]["layer2"][i]) for i in train],
                 duration,
