@@ -78,6 +78,15 @@ def test_a_lif_fitted_to_a_lif_recovers_it(tmp_path: Path, method: str) -> None:
     losses = [p["loss"] for p in fit["best_loss_by_candidates"]]
     assert losses == sorted(losses, reverse=True)  # the best loss never rises
     assert results["study"]["optimiser"]["method"] == method  # the study file echoed
+    f_i = results["f_i"]  # the recovered LIF's f-I curve is the reference's
+    reference, fitted = np.array(f_i["counts"]["reference"]), np.array(f_i["counts"]["lif"])
+    assert reference[-1] > 5 and np.all(np.diff(reference) >= 0)
+    assert np.abs(fitted - reference).max() <= 1
+    examples = results["examples"]  # one held-out condition per held-out entry
+    assert [results["conditions"][i]["entry"] for i in examples["conditions"]] == [1, 2]
+    v = np.array(examples["membrane"]["reference"]["values"])
+    assert v.shape == np.array(examples["membrane"]["lif"]["values"]).shape and v.shape[0] == 2
+    assert examples["membrane"]["lif"]["unit"] == "mV" and -80 < v.min() < v.max() < -40
 
 
 def test_the_command_line_runs_a_study_file_and_resumes(
@@ -89,7 +98,8 @@ def test_the_command_line_runs_a_study_file_and_resumes(
     out = tmp_path / "report"
     assert main(["study", "equivalence", "--spec", str(spec), "--out", str(out)]) == 0
     assert "held-out inputs" in capsys.readouterr().out
-    for name in ("report.md", "results.json", "figures/metrics.png", "figures/fit_progress.png"):
+    figures = ("metrics", "fit_progress", "rasters", "traces", "f_i")
+    for name in ("report.md", "results.json", *(f"figures/{f}.png" for f in figures)):
         assert (out / name).is_file(), name
     first = json.loads((out / "results.json").read_text())
     assert main(["study", "equivalence", "--spec", str(spec), "--out", str(out)]) == 0

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 import seaborn as sns
 
@@ -57,6 +58,9 @@ def write_fit_study_report(out: str | Path, results: dict[str, Any]) -> Path:
     ax.set(xlabel="fit wall time (s)", ylabel="best training loss", yscale="symlog")
     ax.legend()
     save_figure(fig, out / "figures" / "fit_progress.png")
+    save_figure(_rasters(results), out / "figures" / "rasters.png")
+    save_figure(_traces(results), out / "figures" / "traces.png")
+    save_figure(_f_i(results), out / "figures" / "f_i.png")
 
     lines = [
         f"# Equivalence study: {results['study'].get('study', {}).get('name', 'study')}",
@@ -95,5 +99,83 @@ def write_fit_study_report(out: str | Path, results: dict[str, Any]) -> Path:
         "",
         "![fit progress](figures/fit_progress.png)",
         "",
+        "Held-out spike trains (reference and fitted candidates), membrane traces on one "
+        "held-out input per entry, and f-I curves (spike counts under constant currents):",
+        "",
+        "![rasters](figures/rasters.png)",
+        "",
+        "![traces](figures/traces.png)",
+        "",
+        "![f-I](figures/f_i.png)",
+        "",
     ]
     return write_text(out / "report.md", "\n".join(lines))
+
+
+def _names(results: dict[str, Any]) -> list[str]:
+    return ["reference", *results["candidates"]]
+
+
+def _rasters(results: dict[str, Any]) -> Any:
+    """Held-out conditions top to bottom; per condition one row per model."""
+    held_out = [i for i, c in enumerate(results["conditions"]) if c["split"] == "test"]
+    names = _names(results)
+    trains = {
+        "reference": results["reference"]["trains"],
+        **{name: entry["trains"] for name, entry in results["candidates"].items()},
+    }
+    palette = dict(zip(names, sns.color_palette("deep", len(names)), strict=True))
+    fig, ax = plt.subplots(figsize=(7, 0.35 * len(held_out) * len(names) + 1.2))
+    row = 0.0
+    ticks: list[float] = []
+    labels: list[str] = []
+    for i in held_out:
+        condition = results["conditions"][i]
+        for name in names:
+            times = trains[name][i]
+            ax.vlines(times, row + 0.1, row + 0.9, color=palette[name], lw=1)
+            row += 1
+        ticks.append(row - len(names) / 2)
+        labels.append(f"{condition['entry']}:{condition['family']} s{condition['seed']}")
+        row += 0.5
+    ax.set_yticks(ticks, labels, fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlabel("time (ms)")
+    handles = [plt.Line2D([], [], color=palette[n], lw=2) for n in names]
+    ax.legend(handles, names, fontsize=7, loc="upper right")
+    ax.set_title("held-out spike trains")
+    fig.tight_layout()
+    return fig
+
+
+def _traces(results: dict[str, Any]) -> Any:
+    examples = results["examples"]
+    count = len(examples["conditions"])
+    fig, axes = plt.subplots(2, count, figsize=(3.6 * count, 4.2), sharex="col", squeeze=False)
+    for column, label in enumerate(examples["labels"]):
+        values = np.asarray(examples["input"]["values"][column])
+        t = np.arange(len(values)) * examples["input"]["stride_ms"]
+        axes[0, column].plot(t, values, lw=0.8, color="0.3")
+        axes[0, column].set_title(label, fontsize=8)
+        for name, trace in examples["membrane"].items():
+            v = np.asarray(trace["values"][column])
+            axes[1, column].plot(
+                np.arange(len(v)) * trace["stride_ms"], v, lw=0.8, label=f"{name} ({trace['unit']})"
+            )
+        axes[1, column].set_xlabel("time (ms)")
+    axes[0, 0].set_ylabel("input")
+    axes[1, 0].set_ylabel("membrane")
+    axes[1, 0].legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def _f_i(results: dict[str, Any]) -> Any:
+    curves = results["f_i"]
+    fig, ax = plt.subplots(figsize=(4.5, 3.2))
+    for name, counts in curves["counts"].items():
+        ax.plot(curves["current"], counts, marker="o", ms=3, label=name)
+    ax.set(xlabel="constant current (study units)", ylabel="spikes per run", title="f-I")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig

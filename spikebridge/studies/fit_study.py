@@ -17,6 +17,8 @@
 4. Evaluation: the fitted candidates and the reference's trains under every condition, on
    the study's engine; spike-count error, gamma factor, coincidence factor and van Rossum
    distance per condition, with means per input family and split.
+5. Examples (:mod:`.fit_examples`): membrane traces on one held-out condition per input
+   entry and f-I curves, of the reference and the fitted candidates.
 
 Every stage is written under ``out/cache`` keyed by the study file, so a stopped study
 resumes at the stage it stopped in; ``results.json`` echoes the study file.
@@ -37,6 +39,7 @@ import numpy as np
 from brian2 import second
 
 from ..io import write_json
+from ..results import SimulationResult
 from ..units import as_quantity
 from .chains import spike_times
 from .equivalence import Cache
@@ -133,6 +136,25 @@ def simulate_entry(
     """Spike times (ms) of ``entry`` driven by ``current`` ``(steps, n)`` (SI study units),
     one neuron per column; ``parameters``: per-neuron SI values of its free parameters;
     ``compile``: the torch engine's ``torch.compile`` mode (``"none"``, ``"step"``, ``"loop"``)."""
+    return spike_times(
+        entry_result(
+            study, entry, current, parameters, engine=engine, device=device, compile=compile
+        )
+    )
+
+
+def entry_result(
+    study: StudyFile,
+    entry: ModelEntry,
+    current: np.ndarray,
+    parameters: dict[str, np.ndarray] | None = None,
+    *,
+    engine: str,
+    device: str,
+    compile: str = "none",
+    record: tuple[str, ...] = (),
+) -> SimulationResult:
+    """The simulation of :func:`simulate_entry`, recording ``record`` (state variables)."""
     from ..simulate import simulate
 
     dt, drive = entry_drive(study, entry, current)
@@ -140,7 +162,7 @@ def simulate_entry(
     model = entry.model
     values: dict[str, Any] = {**entry.parameters, **(parameters or {})}
     speed = {"compile": compile if compile != "none" else False} if engine == "torch" else {}
-    result = simulate(
+    return simulate(
         model,
         engine=engine,
         device=device,
@@ -153,10 +175,9 @@ def simulate_entry(
             k: as_quantity(np.broadcast_to(np.asarray(v, dtype=float), (n,)), model.dim(k))
             for k, v in values.items()
         },
-        record=(),
+        record=record,
         **speed,
     )
-    return spike_times(result)
 
 
 def free_values(entry: ModelEntry, unit: np.ndarray) -> dict[str, np.ndarray]:
@@ -403,7 +424,8 @@ def run_fit_study(
             )
             return [t.tolist() for t in trains]
 
-        trains = [np.asarray(t) for t in cache.get(f"evaluation_{entry.name}", evaluated)]
+        evaluation = cache.get(f"evaluation_{entry.name}", evaluated)
+        trains = [np.asarray(t) for t in evaluation]
         rows = _metrics_of(trains, targets, study)
         candidates[entry.name] = {
             "model": entry.model.name,
@@ -411,7 +433,13 @@ def run_fit_study(
             "fit": fit,
             "per_condition": rows,
             "summary": _summary(rows, conds),
+            "trains": evaluation,
         }
+    from .fit_examples import example_traces, f_i_curves
+
+    fits = {name: c["fit"] for name, c in candidates.items()}
+    examples = cache.get("examples", lambda: example_traces(study, conds, current, fits))
+    f_i = cache.get("f_i", lambda: f_i_curves(study, current, fits))
     results = {
         "study": study.source,
         "settings": {
@@ -431,8 +459,11 @@ def run_fit_study(
             if isinstance(study.reference, ModelEntry)
             else f"recorded: {study.reference.path}",
             "spikes": [len(t) for t in targets],
+            "trains": [t.tolist() for t in targets],
         },
         "candidates": candidates,
+        "examples": examples,
+        "f_i": f_i,
         "seconds": time.perf_counter() - began,
     }
     write_json(out / "results.json", results)
