@@ -263,7 +263,8 @@ generations = 10
 
 
 def _recording(tmp_path: Path, **change: object) -> Path:
-    """A 'recording': a LIF of tau_m = 20 ms under OU currents, simulated on torch."""
+    """A 'recording': a LIF of tau_m = 20 ms under OU currents, simulated on torch, with its
+    membrane voltage (mV) as ``voltage``."""
     from brian2 import ms, nA
 
     import spikebridge as sb
@@ -279,7 +280,7 @@ def _recording(tmp_path: Path, **change: object) -> Path:
         n_steps=2000,
         inputs={"I": currents.T * nA},
         parameters={"tau_m": 20 * ms, "t_ref": 2 * ms},
-        record=(),
+        record=("v",),
     )
     trains = spike_times(result)
     arrays: dict[str, object] = {
@@ -288,6 +289,7 @@ def _recording(tmp_path: Path, **change: object) -> Path:
         "spike_condition": np.concatenate([np.full(len(t), k) for k, t in enumerate(trains)]),
         "spike_time_ms": np.concatenate(trains),
         "test": np.array([3, 4]),
+        "voltage": result.traces["v"].T * 1e3,
         **change,
     }
     path = tmp_path / "cell.npz"
@@ -343,3 +345,84 @@ def test_a_recorded_reference_with_inputs_is_refused(tmp_path: Path) -> None:
     text = RECORDED_STUDY + '\n[[inputs]]\nfamily = "step"\nparams = { amplitude = 1.0 }\n'
     with pytest.raises(InputError, match="brings its own currents: remove the"):
         load_study_file(_write(tmp_path, text))
+
+
+def _csv_recording(tmp_path: Path) -> None:
+    """The npz recording of :func:`_recording` written as CSV files (with header lines)."""
+    data = np.load(_recording(tmp_path))
+    header = ",".join(f"sweep{k}" for k in range(data["currents"].shape[0]))
+    np.savetxt(tmp_path / "I.csv", data["currents"].T, delimiter=",", header=header, comments="")
+    np.savetxt(tmp_path / "v.csv", data["voltage"].T, delimiter=",")
+    spikes = np.stack([data["spike_condition"], data["spike_time_ms"]], axis=1)
+    np.savetxt(
+        tmp_path / "spikes.csv", spikes, delimiter=",", header="condition,time_ms", comments=""
+    )
+
+
+CSV_REFERENCE = (
+    'recorded = { currents = "I.csv", spikes = "spikes.csv", voltage = "v.csv", '
+    'dt = "0.1 ms", test = [3, 4] }'
+)
+
+
+def test_a_csv_recording_is_the_npz_recording(tmp_path: Path) -> None:
+    _csv_recording(tmp_path)
+    npz = load_study_file(_write(tmp_path, RECORDED_STUDY)).reference
+    csv = load_study_file(
+        _write(tmp_path, RECORDED_STUDY.replace('recorded = "cell.npz"', CSV_REFERENCE), "c.toml")
+    ).reference
+    np.testing.assert_allclose(csv.currents, npz.currents, rtol=1e-12)
+    np.testing.assert_allclose(csv.voltage_mV, npz.voltage_mV, rtol=1e-12)
+    assert csv.dt_s == pytest.approx(npz.dt_s) and csv.test == npz.test
+    for a, b in zip(csv.spikes_ms, npz.spikes_ms, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+
+
+def test_a_trace_fit_to_a_recorded_voltage_pins_the_parameters(tmp_path: Path) -> None:
+    """Spike counts fix a curve of (tau_m, v_th); the membrane fixes the point."""
+    from spikebridge.studies.fit_study import run_fit_study
+
+    _csv_recording(tmp_path)
+    text = RECORDED_STUDY.replace('recorded = "cell.npz"', CSV_REFERENCE)
+    text = text.replace("[optimiser]", '[metrics]\nloss = "trace"\n\n[optimiser]')
+    text = text.replace("generations = 10", 'generations = 25\ncompile = "none"')
+    results = run_fit_study(load_study_file(_write(tmp_path, text)), tmp_path / "out")
+    fit = results["candidates"]["lif"]["fit"]
+    assert fit["values"]["tau_m"] == pytest.approx(20e-3, rel=0.03)
+    assert fit["values"]["v_th"] == pytest.approx(-50e-3, abs=0.3e-3)
+    test = results["candidates"]["lif"]["summary"]["test"]
+    assert test["trace_rmse_mV"] < 1.0 and test["spike_count_error"] < 0.1
+    assert results["examples"]["membrane"]["reference"]["variable"] == "recorded voltage"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (('spikes = "spikes.csv"', 'spikes = "I.csv"'), "must have two columns"),
+        (('voltage = "v.csv"', 'voltage = "I.csv"'), None),
+        ((", test = [3, 4]", ""), "reference.recorded lacks test"),
+        (('dt = "0.1 ms"', 'dt = "0.1 mV"'), "reference.recorded.dt = '0.1 mV' has units of V"),
+        (('voltage = "v.csv"', 'voltage = "w.csv"'), "w.csv does not exist"),
+    ],
+)
+def test_bad_csv_recordings(tmp_path: Path, change: tuple[str, str], message: str | None) -> None:
+    _csv_recording(tmp_path)
+    text = RECORDED_STUDY.replace('recorded = "cell.npz"', CSV_REFERENCE.replace(*change))
+    if message is None:  # currents as the voltage: the shapes match, so it loads
+        load_study_file(_write(tmp_path, text))
+        return
+    with pytest.raises(InputError, match=message):
+        load_study_file(_write(tmp_path, text))
+
+
+def test_a_trace_loss_needs_a_recorded_voltage(tmp_path: Path) -> None:
+    _recording(tmp_path, voltage=None)
+    text = RECORDED_STUDY.replace("[optimiser]", '[metrics]\nloss = "trace"\n\n[optimiser]')
+    with pytest.raises(InputError, match="the recording has no voltage"):
+        load_study_file(_write(tmp_path, text))
+
+
+def test_a_recorded_voltage_of_the_wrong_shape(tmp_path: Path) -> None:
+    _recording(tmp_path, voltage=np.zeros((5, 10)))
+    with pytest.raises(InputError, match=r"voltage has shape \(5, 10\); it must match"):
+        load_study_file(_write(tmp_path, RECORDED_STUDY))

@@ -8,8 +8,8 @@
   currents at :data:`FI_LEVELS` levels from 0 to 1.5 times the largest study current, one
   neuron per level, for the study's duration.
 
-A recorded reference has no model to drive: its traces and f-I curve are left out (the
-candidates' are kept).
+A recorded reference has no model to drive: its traces are the recorded voltage where
+there is one, and its f-I curve is left out (the candidates' are kept).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from .fit_study import Condition, entry_result, simulate_entry
-from .study_file import ModelEntry, StudyFile
+from .study_file import ModelEntry, RecordedReference, StudyFile
 
 TRACE_POINTS = 2000
 FI_LEVELS = 16
@@ -61,6 +61,15 @@ def example_traces(
         "stride_ms": stride * _input_dt_ms(study, current),
         "values": (current[::stride, chosen] / unit).T.round(6).tolist(),
     }
+    recording = study.reference
+    if isinstance(recording, RecordedReference) and recording.voltage_mV is not None:
+        voltage = np.asarray(recording.voltage_mV)[chosen]
+        examples["membrane"]["reference"] = {
+            "variable": "recorded voltage",
+            "unit": "mV",
+            "stride_ms": stride * _input_dt_ms(study, current),
+            "values": voltage[:, ::stride].round(4).tolist(),
+        }
     for name, entry, values in _models(study, fits):
         variable = entry.model.membrane[0]
         result = entry_result(

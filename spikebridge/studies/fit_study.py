@@ -11,12 +11,14 @@
    condition, per-neuron parameters; the torch engine is Brian2's own code, proven equal by
    the parity suite; ``[optimiser] compile`` runs it through ``torch.compile``). Loss on
    the training conditions: mean |N - N_ref| / max(N_ref, 1) + timing_weight * mean gamma
-   error (:func:`.metrics.gamma_error`, rate term included), or with ``[metrics] loss =
-   "gamma"`` the mean gamma error alone. The budget is recorded in simulated neurons and in
-   seconds.
+   error (:func:`.metrics.gamma_error`, rate term included); with ``[metrics] loss =
+   "gamma"`` the mean gamma error alone; with ``loss = "trace"`` the mean squared
+   difference (mV^2) of the membrane from the reference's (the recorded voltage, or the
+   reference model's membrane). The budget is recorded in simulated neurons and seconds.
 4. Evaluation: the fitted candidates and the reference's trains under every condition, on
    the study's engine; spike-count error, gamma factor, coincidence factor and van Rossum
-   distance per condition, with means per input family and split.
+   distance per condition (and the membrane RMSE in mV where the reference has a
+   membrane trace), with means per input family and split.
 5. Examples (:mod:`.fit_examples`): membrane traces on one held-out condition per input
    entry and f-I curves, of the reference and the fitted candidates.
 
@@ -38,6 +40,7 @@ from typing import Any
 import numpy as np
 from brian2 import second
 
+from ..errors import InputError
 from ..io import write_json
 from ..results import SimulationResult
 from ..units import as_quantity
@@ -103,8 +106,6 @@ def _model_step(study: StudyFile, entry: ModelEntry) -> tuple[float, int]:
     dt = study.dt_s if study.dt_s is not None else float(entry.model.dt)
     ratio = dt / base
     if abs(ratio - round(ratio)) > 1e-9 or round(ratio) < 1:
-        from ..errors import InputError
-
         raise InputError(
             f"'{entry.name}' steps {dt * 1e3:g} ms, not a whole multiple of the inputs' "
             f"{base * 1e3:g} ms; set [study] dt to a common step."
@@ -195,6 +196,37 @@ def free_values(entry: ModelEntry, unit: np.ndarray) -> dict[str, np.ndarray]:
     return values
 
 
+def membrane_trace(study: StudyFile, entry: ModelEntry, result: SimulationResult) -> np.ndarray:
+    """``entry``'s recorded membrane ``(input steps, n)`` in SI, each model step's value
+    (at its end) repeated over the input steps it spans."""
+    _, ratio = _model_step(study, entry)
+    return np.repeat(result.traces[entry.model.membrane[0]], ratio, axis=0)
+
+
+def trace_error(model: np.ndarray, reference: np.ndarray) -> float:
+    """Mean squared membrane difference (mV^2) of two ``(steps, C)`` traces in volts, over
+    their common steps."""
+    steps = min(model.shape[0], reference.shape[0])
+    return float(np.mean(((model[:steps] - reference[:steps]) * 1e3) ** 2))
+
+
+def reference_trace(study: StudyFile, current: np.ndarray) -> np.ndarray:
+    """The reference's membrane ``(input steps, C)`` in volts: the recorded voltage, or the
+    reference model's membrane under ``current`` on the study's engine."""
+    if isinstance(study.reference, RecordedReference):
+        return np.asarray(study.reference.voltage_mV, dtype=float).T * 1e-3
+    entry = study.reference
+    result = entry_result(
+        study,
+        entry,
+        current,
+        engine=study.engine,
+        device=study.device,
+        record=(entry.model.membrane[0],),
+    )
+    return membrane_trace(study, entry, result)
+
+
 def study_loss(
     trains: Sequence[np.ndarray],
     targets: Sequence[np.ndarray],
@@ -222,13 +254,19 @@ def fit_candidate(
     entry: ModelEntry,
     current: np.ndarray,
     targets: Sequence[np.ndarray],
+    *,
+    reference_trace: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Fit ``entry``'s free parameters on the training ``current`` (``(steps, C)``) to the
-    reference's ``targets``; the best point, its loss and the budget spent."""
+    reference's ``targets`` (or, with ``[metrics] loss = "trace"``, to its membrane
+    ``reference_trace`` ``(steps, C)`` in volts); the best point, its loss and the budget."""
     if study.optimiser.method == "adam":
         from .gradient_fit import fit_by_gradient
 
-        return fit_by_gradient(study, entry, current, targets)
+        return fit_by_gradient(study, entry, current, targets, reference_trace=reference_trace)
+    by_trace = study.metrics.loss == "trace"
+    if by_trace and reference_trace is None:
+        raise ValueError('loss = "trace" needs the reference_trace.')
     conditions_n = current.shape[1]
     duration_ms = study.duration_s * 1e3
     spent = {"generations": 0, "candidates": 0, "simulated_neurons": 0}
@@ -240,7 +278,7 @@ def fit_candidate(
         unit = np.atleast_2d(unit)  # (D, S)
         size = unit.shape[1]
         values = {k: np.repeat(v, conditions_n) for k, v in free_values(entry, unit).items()}
-        trains = simulate_entry(
+        result = entry_result(
             study,
             entry,
             np.tile(current, (1, size)),
@@ -248,20 +286,34 @@ def fit_candidate(
             engine="torch",
             device="cpu",
             compile=study.optimiser.compile,
+            record=(entry.model.membrane[0],) if by_trace else (),
         )
-        losses = np.array(
-            [
-                study_loss(
-                    trains[s * conditions_n : (s + 1) * conditions_n],
-                    targets,
-                    duration_ms,
-                    study.metrics.window_ms,
-                    study.metrics.timing_weight,
-                    study.metrics.loss,
-                )
-                for s in range(size)
-            ]
-        )
+        if by_trace:
+            assert reference_trace is not None
+            membrane = membrane_trace(study, entry, result)
+            losses = np.array(
+                [
+                    trace_error(
+                        membrane[:, s * conditions_n : (s + 1) * conditions_n], reference_trace
+                    )
+                    for s in range(size)
+                ]
+            )
+        else:
+            trains = spike_times(result)
+            losses = np.array(
+                [
+                    study_loss(
+                        trains[s * conditions_n : (s + 1) * conditions_n],
+                        targets,
+                        duration_ms,
+                        study.metrics.window_ms,
+                        study.metrics.timing_weight,
+                        study.metrics.loss,
+                    )
+                    for s in range(size)
+                ]
+            )
         spent["generations"] += 1
         spent["candidates"] += size
         spent["simulated_neurons"] += size * conditions_n
@@ -409,11 +461,31 @@ def run_fit_study(
         return [t.tolist() for t in trains]
 
     targets = [np.asarray(t) for t in cache.get("reference", reference)]
+    by_trace = study.metrics.loss == "trace"
+    if by_trace and fitter is not None:
+        raise InputError(
+            "A trace loss is fitted by the study's own optimisers; this fitter fits spikes. "
+            'Use loss = "count" or "gamma" to compare with it.'
+        )
+    with_traces = by_trace or (
+        isinstance(study.reference, RecordedReference) and study.reference.voltage_mV is not None
+    )
+    trace = (
+        np.asarray(cache.get("reference_trace", lambda: reference_trace(study, current).tolist()))
+        if with_traces
+        else None
+    )
     candidates: dict[str, Any] = {}
     for entry in study.candidates:
 
         def fitted(entry: ModelEntry = entry) -> dict[str, Any]:
-            return fit_with(study, entry, current[:, train], [targets[i] for i in train])
+            chosen = [targets[i] for i in train]
+            if by_trace:
+                assert trace is not None
+                return fit_candidate(
+                    study, entry, current[:, train], chosen, reference_trace=trace[:, train]
+                )
+            return fit_with(study, entry, current[:, train], chosen)
 
         fit = cache.get(f"fit_{entry.name}", fitted)
 
@@ -427,6 +499,29 @@ def run_fit_study(
         evaluation = cache.get(f"evaluation_{entry.name}", evaluated)
         trains = [np.asarray(t) for t in evaluation]
         rows = _metrics_of(trains, targets, study)
+        if trace is not None:
+
+            def rmse(entry: ModelEntry = entry, fit: dict[str, Any] = fit) -> list[float]:
+                assert trace is not None
+                values = {k: np.full(len(conds), v) for k, v in fit["values"].items()}
+                result = entry_result(
+                    study,
+                    entry,
+                    current,
+                    values,
+                    engine=study.engine,
+                    device=study.device,
+                    record=(entry.model.membrane[0],),
+                )
+                membrane = membrane_trace(study, entry, result)
+                return [
+                    math.sqrt(trace_error(membrane[:, [i]], trace[:, [i]]))
+                    for i in range(len(conds))
+                ]
+
+            errors = cache.get(f"trace_rmse_{entry.name}", rmse)
+            for row, error in zip(rows, errors, strict=True):
+                row["trace_rmse_mV"] = error
         candidates[entry.name] = {
             "model": entry.model.name,
             "method": entry.method,

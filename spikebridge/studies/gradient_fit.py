@@ -7,13 +7,18 @@ instead of a population search:
   log range, times the earlier parameter for relative bounds), ``z`` unconstrained. ``popsize``
   independent starts (a scrambled Sobol sample of the unit cube, seeded) run side by side in
   one batched simulation, one neuron per start and training condition.
-* **Loss.** The squared van Rossum distance between the candidate's spike trains and the
+* **Loss.** With ``[metrics] loss = "trace"``, the mean squared difference (mV^2) of the
+  membrane from the reference's trace (no surrogate needed: the membrane is differentiable
+  between spikes; resets pass their gradient as Brian2's code does). Otherwise the squared
+  van Rossum distance between the candidate's spike trains and the
   reference's, both filtered with ``exp(-t / tau)`` (``[metrics] van_rossum_tau_ms``):
   ``D^2 = (1 / tau) integral (f_model - f_ref)^2 dt`` (the convention of
   :func:`.metrics.van_rossum_distance`, which it equals on the forward pass), averaged over
   conditions and summed over starts (so each start gets its own gradient). Spikes carry the
   model's surrogate derivative (:mod:`spikebridge.torch.surrogate`) backward.
-* **Steps.** ``generations`` Adam steps (``learning_rate`` on ``z``). Every step's forward
+* **Steps.** ``generations`` Adam steps (``learning_rate`` on ``z``); a start whose
+  gradient is not finite (backpropagation through many resets can overflow) stays put for
+  that step, and the count of such steps is recorded. Every step's forward
   pass gives each start's spike trains, on which the study's own loss (count or gamma,
   :func:`.fit_study.study_loss`) is computed; the result is the start and step of lowest
   study loss, so the outcome is judged exactly as the population optimisers' are. The budget
@@ -89,9 +94,13 @@ def fit_by_gradient(
     entry: ModelEntry,
     current: np.ndarray,
     targets: Sequence[np.ndarray],
+    *,
+    reference_trace: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Fit ``entry``'s free parameters on ``current`` ``(steps, C)`` to the reference
-    ``targets`` by Adam on the van Rossum distance (module docstring)."""
+    ``targets`` by Adam on the van Rossum distance, or with ``loss = "trace"`` on the mean
+    squared membrane difference from ``reference_trace`` ``(steps, C)``, volts (module
+    docstring)."""
     began = time.perf_counter()
     options = study.optimiser
     starts, conditions_n = options.popsize, current.shape[1]
@@ -119,7 +128,17 @@ def fit_by_gradient(
     speed = compiled_options(generated, mode, steps, DTYPE, "cpu")
     dt_ms = dt * 1e3
     tau = study.metrics.van_rossum_tau_ms
-    reference = exponential_filter(spike_matrix(targets, steps, dt_ms), dt_ms, tau)
+    by_trace = study.metrics.loss == "trace"
+    reference = (
+        None if by_trace else exponential_filter(spike_matrix(targets, steps, dt_ms), dt_ms, tau)
+    )
+    if by_trace and reference_trace is None:
+        raise ValueError('loss = "trace" needs the reference_trace.')
+    ratio = round(current.shape[0] / steps) if steps else 1
+    membrane = entry.model.membrane[0]
+    target_trace = (
+        torch.as_tensor(np.asarray(reference_trace) * 1e3, dtype=DTYPE) if by_trace else None
+    )
     sample = qmc.Sobol(len(entry.free), scramble=True, seed=options.seed).random(starts)
     sample = np.clip(sample, 0.02, 0.98)
     z = torch.tensor(np.log(sample / (1 - sample)), dtype=DTYPE, requires_grad=True)
@@ -127,13 +146,14 @@ def fit_by_gradient(
     spike_fn = rectangular(model.surrogate_width)
     duration_ms = study.duration_s * 1e3
     best: tuple[float, dict[str, float]] = (math.inf, {})
+    skipped = 0
     trace: list[dict[str, float]] = []
     for step in range(options.generations):
         adam.zero_grad()
         free = free_tensors(entry, z)
         params = {**fixed, **{k: v.repeat_interleave(conditions_n) for k, v in free.items()}}
         state = initial_state(generated, spec.initial, (n,), DTYPE, "cpu")
-        spikes, _, _ = run_steps(
+        spikes, traces, _ = run_steps(
             generated,
             state,
             params,
@@ -141,26 +161,41 @@ def fit_by_gradient(
             dt=dt,
             spike_fn=spike_fn,
             n_steps=steps,
+            record=(membrane,) if by_trace else (),
             **speed,
         )
         trains = spikes[:, spike_event, :].reshape(steps, starts, conditions_n)
-        filtered = exponential_filter(trains.reshape(steps, n), dt_ms, tau)
-        difference = filtered.reshape(steps, starts, conditions_n) - reference[:, None, :]
-        distance = (difference**2).sum(dim=0) * dt_ms / tau  # (S, C): D^2 per condition
+        if target_trace is not None:  # mean squared membrane difference, mV^2, per start
+            v = traces[membrane].repeat_interleave(ratio, dim=0) * 1e3
+            length = min(v.shape[0], target_trace.shape[0])
+            v = v[:length].reshape(length, starts, conditions_n)
+            distance = ((v - target_trace[:length, None, :]) ** 2).mean(dim=0)  # (S, C)
+        else:
+            assert reference is not None
+            filtered = exponential_filter(trains.reshape(steps, n), dt_ms, tau)
+            difference = filtered.reshape(steps, starts, conditions_n) - reference[:, None, :]
+            distance = (difference**2).sum(dim=0) * dt_ms / tau  # (S, C): D^2 per condition
         distance.mean(dim=1).sum().backward()
+        assert z.grad is not None
+        finite = torch.isfinite(z.grad).all(dim=1)  # BPTT through resets can overflow
+        z.grad[~finite] = 0.0  # such a start does not move this step
+        skipped += int((~finite).sum())
         adam.step()
         with torch.no_grad():
             hits = trains.detach().numpy()
             for s in range(starts):
-                times = [np.nonzero(hits[:, s, c])[0] * dt_ms for c in range(conditions_n)]
-                loss = study_loss(
-                    times,
-                    targets,
-                    duration_ms,
-                    study.metrics.window_ms,
-                    study.metrics.timing_weight,
-                    study.metrics.loss,
-                )
+                if by_trace:
+                    loss = float(distance[s].mean())
+                else:
+                    times = [np.nonzero(hits[:, s, c])[0] * dt_ms for c in range(conditions_n)]
+                    loss = study_loss(
+                        times,
+                        targets,
+                        duration_ms,
+                        study.metrics.window_ms,
+                        study.metrics.timing_weight,
+                        study.metrics.loss,
+                    )
                 if loss < best[0]:
                     best = (loss, {k: float(v[s]) for k, v in free.items()})
         trace.append(
@@ -168,7 +203,8 @@ def fit_by_gradient(
                 "candidates": (step + 1) * starts,
                 "loss": best[0],
                 "seconds": round(time.perf_counter() - began, 3),
-                "van_rossum_squared": float(distance.detach().mean()),
+                "objective": float(distance.detach().mean()),
+                "non_finite_gradients": skipped,
             }
         )
     loss, values = best
@@ -183,6 +219,11 @@ def fit_by_gradient(
             "seconds": time.perf_counter() - began,
         },
         "best_loss_by_candidates": trace,
-        "method": f"Adam (lr {options.learning_rate}) on the squared van Rossum distance "
-        f"(tau {tau} ms), surrogate gradients, {starts} starts x {options.generations} steps",
+        "method": f"Adam (lr {options.learning_rate}) on "
+        + (
+            "the mean squared membrane difference (mV^2)"
+            if by_trace
+            else f"the squared van Rossum distance (tau {tau} ms), surrogate gradients"
+        )
+        + f", {starts} starts x {options.generations} steps",
     }

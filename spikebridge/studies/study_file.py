@@ -49,13 +49,20 @@ their split, the metrics and the optimiser, written as TOML and checked on loadi
     van_rossum_tau_ms = 5.0
     timing_weight = 0.05       # loss: count error + timing_weight * gamma error
     loss = "count"             # that loss, or "gamma": the gamma error alone (rate-corrected,
-                               # as brian2modelfitting's GammaFactor)
+                               # as brian2modelfitting's GammaFactor), or "trace": the mean
+                               # squared membrane difference (mV^2) from the reference's
 
 **Recorded references.** ``[reference] recorded = "cell.npz"`` takes the reference from
 data instead of a model: ``currents`` (conditions x samples, in ``input_unit``), ``dt_ms``
 (their sampling step), ``spike_condition`` and ``spike_time_ms`` (one entry per recorded
-spike) and ``test`` (the indices of the held-out conditions); the study then has no
-``[[inputs]]`` (the recorded currents are its inputs) and its duration is the recording's.
+spike), ``test`` (the indices of the held-out conditions) and optionally ``voltage``
+(conditions x samples, the membrane in mV); the study then has no ``[[inputs]]`` (the
+recorded currents are its inputs) and its duration is the recording's. The same from CSV
+files: ``recorded = { currents = "I.csv", spikes = "spikes.csv", voltage = "v.csv", dt =
+"0.1 ms", test = [3, 4] }``, the currents and voltage one column per condition and one row
+per sample, the spikes two columns (condition, time in ms); a first line of names is
+skipped. With a recorded voltage (or a model reference) ``[metrics] loss = "trace"`` fits
+the membrane instead of the spikes.
 
 Every candidate model runs at its own declared step unless ``[study] dt`` is given; the
 inputs are sampled on the finest step of the study and read by a coarser model as the
@@ -73,7 +80,7 @@ from pathlib import Path
 from typing import Any
 
 import tomllib
-from brian2 import Quantity, second
+from brian2 import Quantity, second, volt
 from brian2.core.namespace import DEFAULT_UNITS
 from brian2.units.fundamentalunits import DIMENSIONLESS, Dimension, get_dimensions
 
@@ -86,9 +93,10 @@ from .input_families import SAMPLING, InputFamily
 OPTIMISERS = ("de", "cma", "adam")
 #: How the fits' torch simulations run: eager, or through torch.compile (step or loop).
 COMPILE_MODES = ("none", "step", "loop")
-#: Fitting losses: spike-count error plus a weighted gamma error, or the gamma error alone
-#: (the rate-corrected error model-fitting tools minimise).
-LOSSES = ("count", "gamma")
+#: Fitting losses: spike-count error plus a weighted gamma error, the gamma error alone
+#: (the rate-corrected error model-fitting tools minimise), or the membrane's mean squared
+#: difference from the reference's (mV^2).
+LOSSES = ("count", "gamma", "trace")
 ENGINES = ("brian2", "torch")
 _SECTIONS = {"study", "reference", "candidates", "inputs", "optimiser", "metrics"}
 _OPS = {ast.Mult: operator.mul, ast.Div: operator.truediv, ast.Pow: operator.pow}
@@ -178,13 +186,16 @@ class RecordedReference:
     dt_s: float
     spikes_ms: tuple[Any, ...]  # one sorted float array per condition
     test: tuple[int, ...]
+    voltage_mV: Any = None  # (conditions, samples) membrane voltage (mV), if recorded
 
 
 _RECORDED_KEYS = {"currents", "dt_ms", "spike_condition", "spike_time_ms", "test"}
+_CSV_KEYS = {"currents", "spikes", "voltage", "dt", "test"}
 
 
 def load_recorded(path: Path) -> RecordedReference:
-    """Read and check a recorded reference (the module docstring lists its arrays)."""
+    """Read and check a recorded reference from ``.npz`` (the module docstring lists its
+    arrays)."""
     import numpy as np
 
     if not path.is_file():
@@ -199,7 +210,83 @@ def load_recorded(path: Path) -> RecordedReference:
             f"reference.recorded: {path} lacks {', '.join(missing)}; it needs "
             f"{', '.join(sorted(_RECORDED_KEYS))} (see spikebridge.studies.study_file)."
         )
-    currents = np.asarray(data["currents"])
+    arrays = {k: data[k] for k in data.files}
+    return recorded_from_arrays(arrays, path.stem, str(path))
+
+
+def load_recorded_csv(spec: Mapping[str, Any], base: Path) -> RecordedReference:
+    """A recorded reference from CSV files (``[reference] recorded = { currents = ..., spikes
+    = ..., voltage = ..., dt = "0.1 ms", test = [...] }``; the module docstring)."""
+    import numpy as np
+
+    _only(spec, _CSV_KEYS, "reference.recorded")
+    missing = sorted({"currents", "spikes", "dt", "test"} - set(spec))
+    if missing:
+        raise InputError(
+            f"reference.recorded lacks {', '.join(missing)}: a CSV recording names its "
+            "currents and spikes files, the sampling step dt and the held-out conditions test."
+        )
+    paths = {k: _path(spec[k], base) for k in ("currents", "spikes", "voltage") if k in spec}
+    currents = _csv(paths["currents"], "currents").T
+    spikes = _csv(paths["spikes"], "spikes")
+    if spikes.ndim != 2 or spikes.shape[1] != 2:
+        raise InputError(
+            f"reference.recorded.spikes: {paths['spikes']} must have two columns, the "
+            f"condition (0-based column of the currents) and the time in ms; it has shape "
+            f"{spikes.shape}."
+        )
+    which = spikes[:, 0]
+    if not np.all(which == np.round(which)):
+        raise InputError(
+            f"reference.recorded.spikes: the first column of {paths['spikes']} must hold "
+            "whole condition numbers."
+        )
+    arrays: dict[str, Any] = {
+        "currents": currents,
+        "dt_ms": _si(spec["dt"], second.dim, "reference.recorded.dt") * 1e3,
+        "spike_condition": which.astype(int),
+        "spike_time_ms": spikes[:, 1],
+        "test": np.asarray(spec["test"]),
+    }
+    if "voltage" in paths:
+        arrays["voltage"] = _csv(paths["voltage"], "voltage").T
+    return recorded_from_arrays(arrays, paths["currents"].stem, str(paths["currents"]))
+
+
+def _path(value: Any, base: Path) -> Path:
+    path = Path(str(value))
+    return path if path.is_absolute() else base / path
+
+
+def _csv(path: Path, what: str) -> Any:
+    """A numeric CSV table (a header line of names is skipped) as a 2-d float array."""
+    import numpy as np
+
+    if not path.is_file():
+        raise InputError(f"reference.recorded.{what}: {path} does not exist.")
+    lines = path.read_text().splitlines()
+    first = lines[0].split(",") if lines else []
+    try:
+        [float(x) for x in first]
+        skip = 0
+    except ValueError:
+        skip = 1
+    try:
+        table = np.loadtxt(path, delimiter=",", skiprows=skip, ndmin=2)
+    except ValueError as exc:
+        raise InputError(
+            f"reference.recorded.{what}: {path} is not a table of numbers separated by "
+            f"commas: {exc}"
+        ) from None
+    return table
+
+
+def recorded_from_arrays(arrays: Mapping[str, Any], name: str, source: str) -> RecordedReference:
+    """Check a recording's arrays (``currents``, ``dt_ms``, ``spike_condition``,
+    ``spike_time_ms``, ``test``, optionally ``voltage``) and make the reference."""
+    import numpy as np
+
+    currents = np.asarray(arrays["currents"])
     if currents.ndim != 2 or not np.issubdtype(currents.dtype, np.number):
         raise InputError(
             f"reference.recorded: currents has shape {currents.shape}; it must be "
@@ -208,8 +295,9 @@ def load_recorded(path: Path) -> RecordedReference:
     if not np.all(np.isfinite(currents)):
         raise InputError("reference.recorded: currents holds NaN or infinite values.")
     conditions = currents.shape[0]
-    dt_ms = positive(float(np.asarray(data["dt_ms"])), "reference.recorded dt_ms")
-    which, times = np.asarray(data["spike_condition"]), np.asarray(data["spike_time_ms"], float)
+    dt_ms = positive(float(np.asarray(arrays["dt_ms"])), "reference.recorded dt_ms")
+    which = np.asarray(arrays["spike_condition"])
+    times = np.asarray(arrays["spike_time_ms"], float)
     if which.shape != times.shape or which.ndim != 1:
         raise InputError(
             f"reference.recorded: spike_condition {which.shape} and spike_time_ms "
@@ -227,14 +315,24 @@ def load_recorded(path: Path) -> RecordedReference:
             f"reference.recorded: spike times must lie in [0, {duration_ms:g}) ms, the "
             "recording's duration."
         )
-    test = tuple(int(i) for i in np.asarray(data["test"]).ravel())
+    test = tuple(int(i) for i in np.asarray(arrays["test"]).ravel())
     if not test or any(i < 0 or i >= conditions for i in test) or len(test) >= conditions:
         raise InputError(
             f"reference.recorded: test must list some, not all, of the {conditions} "
             "conditions (indices of the held-out ones)."
         )
+    voltage = arrays.get("voltage")
+    if voltage is not None:
+        voltage = np.asarray(voltage, dtype=float)
+        if voltage.shape != currents.shape:
+            raise InputError(
+                f"reference.recorded: voltage has shape {voltage.shape}; it must match the "
+                f"currents' {currents.shape} (one membrane sample in mV per current sample)."
+            )
+        if not np.all(np.isfinite(voltage)):
+            raise InputError("reference.recorded: voltage holds NaN or infinite values.")
     spikes = tuple(np.sort(times[which == c]) for c in range(conditions))
-    return RecordedReference(path.stem, str(path), currents, dt_ms * 1e-3, spikes, test)
+    return RecordedReference(name, source, currents, dt_ms * 1e-3, spikes, test, voltage)
 
 
 @dataclass(frozen=True)
@@ -260,7 +358,7 @@ class Metrics:
     window_ms: float = 2.0
     van_rossum_tau_ms: float = 5.0
     timing_weight: float = 0.05
-    loss: str = "count"  # "count": count error + timing_weight * gamma error; "gamma"
+    loss: str = "count"  # "count": count + timing_weight * gamma error; "gamma"; "trace"
 
 
 @dataclass(frozen=True)
@@ -334,8 +432,11 @@ def study_from_dict(data: Mapping[str, Any], base: Path = Path(".")) -> StudyFil
     reference: ModelEntry | RecordedReference
     if recorded:
         _only(data["reference"], {"recorded"}, "[reference]")
-        target = Path(str(data["reference"]["recorded"]))
-        reference = load_recorded(target if target.is_absolute() else base / target)
+        spec = data["reference"]["recorded"]
+        if isinstance(spec, Mapping):
+            reference = load_recorded_csv(spec, base)
+        else:
+            reference = load_recorded(_path(spec, base))
         duration = reference.currents.shape[1] * reference.dt_s
     else:
         reference = _model_entry(data["reference"], "reference", input_unit, base, free=False)
@@ -359,6 +460,9 @@ def study_from_dict(data: Mapping[str, Any], base: Path = Path(".")) -> StudyFil
             f'{sorted(splits)}. Mark each [[inputs]] with split = "train" or "test".'
         )
     optimiser = _optimiser(data.get("optimiser", {}))
+    metrics = _metrics(data.get("metrics", {}))
+    if metrics.loss == "trace":
+        _check_traces(reference, candidates)
     if optimiser.method == "cma":
         single = [c.name for c in candidates if len(c.free) < 2]
         if single:
@@ -378,9 +482,34 @@ def study_from_dict(data: Mapping[str, Any], base: Path = Path(".")) -> StudyFil
         candidates=candidates,
         inputs=inputs,
         optimiser=optimiser,
-        metrics=_metrics(data.get("metrics", {})),
+        metrics=metrics,
         source=dict(data),
     )
+
+
+def membrane_dim(entry: ModelEntry) -> Dimension:
+    """The dimension of a model's first ``MEMBRANE`` variable (what a trace loss compares)."""
+    return entry.model.dim(entry.model.membrane[0])
+
+
+def _check_traces(
+    reference: ModelEntry | RecordedReference, candidates: tuple[ModelEntry, ...]
+) -> None:
+    """A trace loss needs the reference's membrane and volt membranes on every candidate."""
+    if isinstance(reference, RecordedReference) and reference.voltage_mV is None:
+        raise InputError(
+            'metrics.loss = "trace" compares membranes, but the recording has no voltage; '
+            'add one (npz array or CSV file "voltage", in mV) or fit the spikes (loss = '
+            '"count" or "gamma").'
+        )
+    entries = [*candidates, *([reference] if isinstance(reference, ModelEntry) else [])]
+    for entry in entries:
+        if membrane_dim(entry) is not volt.dim:
+            raise InputError(
+                f"metrics.loss = \"trace\": the membrane of '{entry.name}' "
+                f"({entry.model.membrane[0]}) is in {unit_name(membrane_dim(entry))}, not "
+                "volts, so it cannot be compared with a voltage trace."
+            )
 
 
 def _only(section: Mapping[str, Any], allowed: set[str], where: str) -> None:
