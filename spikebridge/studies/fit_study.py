@@ -183,16 +183,23 @@ def entry_result(
 
 def free_values(entry: ModelEntry, unit: np.ndarray) -> dict[str, np.ndarray]:
     """SI values of the free parameters from points of the unit cube ``(D, S)``."""
-    values: dict[str, np.ndarray] = {}
-    for row, p in zip(np.atleast_2d(unit), entry.free, strict=True):
-        u = np.clip(row, 0.0, 1.0)
+    values = unit_values(entry, np.clip(np.atleast_2d(unit), 0.0, 1.0))
+    return {k: np.asarray(v, dtype=float) for k, v in values.items()}
+
+
+def unit_values(entry: ModelEntry, unit: Any) -> dict[str, Any]:
+    """The map from the unit cube to the free parameters' SI values: rows of ``unit``
+    ``(D, S)`` (numpy or torch, so gradients pass) scaled into each range, in log10 for log
+    ranges, times the earlier parameter for relative bounds."""
+    values: dict[str, Any] = {}
+    for u, p in zip(unit, entry.free, strict=True):
         if p.log:
             value = 10 ** (math.log10(p.low) + u * (math.log10(p.high) - math.log10(p.low)))
         else:
             value = p.low + u * (p.high - p.low)
         if p.relative_to is not None:
             value = value * values[p.relative_to]
-        values[p.name] = np.asarray(value, dtype=float)
+        values[p.name] = value
     return values
 
 

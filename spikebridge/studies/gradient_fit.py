@@ -47,7 +47,7 @@ from ..torch.loop import initial_state, parameter_tensors, run_steps
 from ..torch.simulate import compiled_options
 from ..torch.surrogate import rectangular
 from ..units import as_quantity
-from .fit_study import entry_drive, study_loss
+from .fit_study import entry_drive, study_loss, unit_values
 from .study_file import ModelEntry, StudyFile, quantity_text
 
 DTYPE = torch.float64
@@ -75,17 +75,7 @@ def spike_matrix(targets: Sequence[np.ndarray], steps: int, dt_ms: float) -> tor
 
 def free_tensors(entry: ModelEntry, z: torch.Tensor) -> dict[str, torch.Tensor]:
     """SI values ``(S,)`` of the free parameters from unconstrained ``z`` ``(S, D)``."""
-    values: dict[str, torch.Tensor] = {}
-    u = torch.sigmoid(z)
-    for k, p in enumerate(entry.free):
-        if p.log:
-            low, high = math.log10(p.low), math.log10(p.high)
-            value = 10 ** (low + u[:, k] * (high - low))
-        else:
-            value = p.low + u[:, k] * (p.high - p.low)
-        if p.relative_to is not None:
-            value = value * values[p.relative_to]
-        values[p.name] = value
+    values: dict[str, torch.Tensor] = unit_values(entry, torch.sigmoid(z).T)
     return values
 
 
