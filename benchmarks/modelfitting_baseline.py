@@ -37,7 +37,7 @@ from spikebridge.brian.devices import brian2_session
 from spikebridge.brian.simulate import driven_group
 from spikebridge.errors import InputError
 from spikebridge.run import plan_run
-from spikebridge.studies.fit_study import entry_drive
+from spikebridge.studies.fit_study import run_options
 from spikebridge.studies.metrics import gamma_error
 from spikebridge.studies.study_file import ModelEntry, StudyFile, quantity_text
 from spikebridge.units import as_quantity
@@ -98,24 +98,10 @@ def fit(
     )
     samples = int(getattr(optimiser, "llambda", study.optimiser.popsize))
     rounds = max(1, budget // samples)
-    dt, drive = entry_drive(study, entry, current)
     model = entry.model
     midpoints = {p.name: np.full(samples * traces, (p.low + p.high) / 2) for p in entry.free}
-    spec = plan_run(
-        model,
-        method=entry.method,
-        dt=dt * second,
-        n_steps=drive.shape[0],
-        n=samples * traces,
-        inputs={entry.input: as_quantity(np.tile(drive, (1, samples)), model.dim(entry.input))},
-        parameters={
-            k: as_quantity(
-                np.broadcast_to(np.asarray(v, dtype=float), (samples * traces,)), model.dim(k)
-            )
-            for k, v in {**entry.parameters, **midpoints}.items()
-        },
-        record=(),
-    )
+    spec = plan_run(model, **run_options(study, entry, np.tile(current, (1, samples)), midpoints))
+    dt = spec.dt
     duration_ms = study.duration_s * 1e3
     window = study.metrics.window_ms
     tested: list[tuple[float, dict[str, float]]] = []

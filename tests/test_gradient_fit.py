@@ -101,7 +101,9 @@ def test_a_gradient_trace_fit_finds_a_subthreshold_membrane(tmp_path: Path) -> N
     fit = fit_by_gradient(study, entry, current, [], reference_trace=trace)
     objective = [p["objective"] for p in fit["best_loss_by_candidates"]]
     assert fit["loss"] < 0.01 * objective[0]  # the best start and step, mV^2
-    assert fit["values"]["tau_m"] == pytest.approx(20e-3, rel=0.25)  # the weaker direction
+    # measured: R_m 102.4 MOhm, tau_m 23.9 ms after 12 steps; along tau_m the trace error is
+    # flat (0.47 mV^2 left), so 12 steps pin R_m (5 %) but tau_m only to 25 %
+    assert fit["values"]["tau_m"] == pytest.approx(20e-3, rel=0.25)
     assert fit["values"]["R_m"] == pytest.approx(100e6, rel=0.05)
     values = {k: np.full(current.shape[1], v) for k, v in fit["values"].items()}
     result = entry_result(

@@ -62,3 +62,28 @@ def test_the_baseline_refuses_what_brian2modelfitting_cannot_search() -> None:
     study = load_study_file(ROOT / "studies" / "lif_to_hh.toml")  # log and relative bounds
     with pytest.raises(InputError, match=r"absolute linear bounds.*tau_m, R_m, v_reset"):
         baseline.check_linear(study.candidates[0])
+
+
+def test_a_study_runs_with_the_baseline_as_its_fitter(tmp_path: Path) -> None:
+    """run_fit_study(fitter=...): the baseline fits, the study's evaluation judges it, the
+    cache key tells it from the study's own optimiser, and a trace loss is refused."""
+    from spikebridge.studies.fit_study import run_fit_study
+
+    baseline = _baseline()
+    study = load_study_file(ROOT / "studies" / "adex_recovery.toml")
+    study = replace(
+        study,
+        duration_s=0.04,
+        engine="torch",
+        device="cpu",
+        optimiser=replace(study.optimiser, popsize=4, generations=2, compile="none"),
+    )
+    results = run_fit_study(study, tmp_path / "out", fitter=baseline.fitter("CMA"))
+    fit = results["candidates"]["adex"]["fit"]
+    assert "brian2modelfitting" in fit["method"] and fit["budget"]["candidates"] == 8
+    assert "fit_like_brian2modelfitting[CMA]" in results["settings"]["fits_run_on"]
+    own = run_fit_study(study, tmp_path / "out")  # same folder: not the baseline's cache
+    assert "brian2modelfitting" not in own["candidates"]["adex"]["fit"].get("method", "")
+    traced = replace(study, metrics=replace(study.metrics, loss="trace"))
+    with pytest.raises(InputError, match="trace loss is fitted by the study's own optimisers"):
+        run_fit_study(traced, tmp_path / "traced", fitter=baseline.fitter("CMA"))

@@ -199,8 +199,9 @@ def test_the_example_study_files_load(name: str, candidate: str) -> None:
 
 
 def test_compiled_fits_equal_eager_fits(tmp_path: Path) -> None:
-    """[optimiser] compile = "step" runs the fits' simulations through torch.compile: the
-    same candidates, the same losses (float64 agrees with eager to rounding)."""
+    """[optimiser] compile = "step" or "loop" runs the fits' simulations through
+    torch.compile: the same candidates, the same losses (float64 agrees with eager to
+    rounding)."""
     from dataclasses import replace
 
     from spikebridge.studies.fit_study import conditions, currents, fit_candidate, simulate_entry
@@ -218,12 +219,13 @@ def test_compiled_fits_equal_eager_fits(tmp_path: Path) -> None:
             current,
             targets,
         )
-        for mode in ("none", "step")
+        for mode in ("none", "step", "loop")
     }
-    assert fits["step"]["values"] == fits["none"]["values"]
-    assert [p["loss"] for p in fits["step"]["best_loss_by_candidates"]] == [
-        p["loss"] for p in fits["none"]["best_loss_by_candidates"]
-    ]
+    for mode in ("step", "loop"):
+        assert fits[mode]["values"] == fits["none"]["values"]
+        assert [p["loss"] for p in fits[mode]["best_loss_by_candidates"]] == [
+            p["loss"] for p in fits["none"]["best_loss_by_candidates"]
+        ]
 
 
 def test_the_gamma_loss_is_the_mean_gamma_error() -> None:
@@ -391,6 +393,8 @@ def test_a_trace_fit_to_a_recorded_voltage_pins_the_parameters(tmp_path: Path) -
     assert fit["values"]["tau_m"] == pytest.approx(20e-3, rel=0.03)
     assert fit["values"]["v_th"] == pytest.approx(-50e-3, abs=0.3e-3)
     test = results["candidates"]["lif"]["summary"]["test"]
+    # held-out membrane RMSE measured 0.54 mV (a spike a step early or late costs several mV
+    # for a few samples); the unfitted tau_m = 23.8 ms, v_th = -50 mV gives 6.5 mV
     assert test["trace_rmse_mV"] < 1.0 and test["spike_count_error"] < 0.1
     assert results["examples"]["membrane"]["reference"]["variable"] == "recorded voltage"
 

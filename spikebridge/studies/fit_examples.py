@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .fit_study import Condition, entry_result, simulate_entry
+from .fit_study import Condition, entry_result, input_dt, simulate_entry
 from .study_file import ModelEntry, RecordedReference, StudyFile
 
 TRACE_POINTS = 2000
@@ -53,12 +53,11 @@ def example_traces(
     examples: dict[str, Any] = {
         "conditions": chosen,
         "labels": [f"{conds[i].entry}:{conds[i].family} (seed {conds[i].seed})" for i in chosen],
-        "input": {},
         "membrane": {},
     }
     stride = max(1, current.shape[0] // TRACE_POINTS)
     examples["input"] = {
-        "stride_ms": stride * _input_dt_ms(study, current),
+        "stride_ms": stride * input_dt(study) * 1e3,
         "values": (current[::stride, chosen] / unit).T.round(6).tolist(),
     }
     recording = study.reference
@@ -67,7 +66,7 @@ def example_traces(
         examples["membrane"]["reference"] = {
             "variable": "recorded voltage",
             "unit": "mV",
-            "stride_ms": stride * _input_dt_ms(study, current),
+            "stride_ms": stride * input_dt(study) * 1e3,
             "values": voltage[:, ::stride].round(4).tolist(),
         }
     for name, entry, values in _models(study, fits):
@@ -90,10 +89,6 @@ def example_traces(
             "values": trace[::step].T.round(4).tolist(),
         }
     return examples
-
-
-def _input_dt_ms(study: StudyFile, current: np.ndarray) -> float:
-    return study.duration_s * 1e3 / current.shape[0]
 
 
 def f_i_curves(

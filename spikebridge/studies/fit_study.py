@@ -100,7 +100,7 @@ def currents(study: StudyFile, conds: Sequence[Condition]) -> np.ndarray:
     return np.stack(columns, axis=1) * float(study.input_unit)
 
 
-def _model_step(study: StudyFile, entry: ModelEntry) -> tuple[float, int]:
+def model_step(study: StudyFile, entry: ModelEntry) -> tuple[float, int]:
     """A model's step (s) and how many input steps it spans (a whole number)."""
     base = input_dt(study)
     dt = study.dt_s if study.dt_s is not None else float(entry.model.dt)
@@ -118,7 +118,7 @@ def entry_drive(
 ) -> tuple[float, np.ndarray]:
     """``entry``'s step (s) and its input ``(model steps, n)`` in SI: the study current
     ``(steps, n)`` averaged over each model step, times the entry's gain."""
-    dt, ratio = _model_step(study, entry)
+    dt, ratio = model_step(study, entry)
     steps, n = current.shape
     kept = (steps // ratio) * ratio
     return dt, current[:kept].reshape(kept // ratio, ratio, n).mean(axis=1) * entry.gain
@@ -158,27 +158,43 @@ def entry_result(
     """The simulation of :func:`simulate_entry`, recording ``record`` (state variables)."""
     from ..simulate import simulate
 
+    speed = {"compile": compile if compile != "none" else False} if engine == "torch" else {}
+    return simulate(
+        entry.model,
+        engine=engine,
+        device=device,
+        **run_options(study, entry, current, parameters, record=record),
+        **speed,
+    )
+
+
+def run_options(
+    study: StudyFile,
+    entry: ModelEntry,
+    current: np.ndarray,
+    parameters: dict[str, np.ndarray] | None = None,
+    *,
+    record: tuple[str, ...] = (),
+) -> dict[str, Any]:
+    """The options of :func:`spikebridge.run.plan_run` for ``entry`` driven by ``current``
+    ``(steps, n)``, one neuron per column: its step, the averaged drive, its fixed
+    parameters and ``parameters`` (SI, one value per neuron or a scalar)."""
     dt, drive = entry_drive(study, entry, current)
     n = current.shape[1]
     model = entry.model
     values: dict[str, Any] = {**entry.parameters, **(parameters or {})}
-    speed = {"compile": compile if compile != "none" else False} if engine == "torch" else {}
-    return simulate(
-        model,
-        engine=engine,
-        device=device,
-        method=entry.method,
-        dt=dt * second,
-        n_steps=drive.shape[0],
-        n=n,
-        inputs={entry.input: as_quantity(drive, model.dim(entry.input))},
-        parameters={
+    return {
+        "method": entry.method,
+        "dt": dt * second,
+        "n_steps": drive.shape[0],
+        "n": n,
+        "inputs": {entry.input: as_quantity(drive, model.dim(entry.input))},
+        "parameters": {
             k: as_quantity(np.broadcast_to(np.asarray(v, dtype=float), (n,)), model.dim(k))
             for k, v in values.items()
         },
-        record=record,
-        **speed,
-    )
+        "record": record,
+    }
 
 
 def free_values(entry: ModelEntry, unit: np.ndarray) -> dict[str, np.ndarray]:
@@ -206,7 +222,7 @@ def unit_values(entry: ModelEntry, unit: Any) -> dict[str, Any]:
 def membrane_trace(study: StudyFile, entry: ModelEntry, result: SimulationResult) -> np.ndarray:
     """``entry``'s recorded membrane ``(input steps, n)`` in SI, each model step's value
     (at its end) repeated over the input steps it spans."""
-    _, ratio = _model_step(study, entry)
+    _, ratio = model_step(study, entry)
     return np.repeat(result.traces[entry.model.membrane[0]], ratio, axis=0)
 
 

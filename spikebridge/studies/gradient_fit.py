@@ -38,7 +38,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from brian2 import second
 from scipy.stats import qmc
 
 from ..run import plan_run
@@ -46,8 +45,7 @@ from ..torch.codegen import torch_step
 from ..torch.loop import initial_state, parameter_tensors, run_steps
 from ..torch.simulate import compiled_options
 from ..torch.surrogate import rectangular
-from ..units import as_quantity
-from .fit_study import entry_drive, study_loss, unit_values
+from .fit_study import model_step, run_options, study_loss, unit_values
 from .study_file import ModelEntry, StudyFile, quantity_text
 
 DTYPE = torch.float64
@@ -95,21 +93,9 @@ def fit_by_gradient(
     options = study.optimiser
     starts, conditions_n = options.popsize, current.shape[1]
     n = starts * conditions_n
-    dt, drive = entry_drive(study, entry, current)
     model = entry.model
-    steps = drive.shape[0]
-    spec = plan_run(
-        model,
-        method=entry.method,
-        dt=dt * second,
-        n_steps=steps,
-        n=n,
-        inputs={entry.input: as_quantity(np.tile(drive, (1, starts)), model.dim(entry.input))},
-        parameters={
-            k: as_quantity(np.full(n, v), model.dim(k)) for k, v in entry.parameters.items()
-        },
-        record=(),
-    )
+    spec = plan_run(model, **run_options(study, entry, np.tile(current, (1, starts))))
+    dt, steps = spec.dt, spec.n_steps
     generated = torch_step(model, spec.method)
     fixed = parameter_tensors(model, spec.parameters, DTYPE)
     drives = {k: torch.as_tensor(w, dtype=DTYPE) for k, w in spec.waveforms.items()}
@@ -124,7 +110,7 @@ def fit_by_gradient(
     )
     if by_trace and reference_trace is None:
         raise ValueError('loss = "trace" needs the reference_trace.')
-    ratio = round(current.shape[0] / steps) if steps else 1
+    _, ratio = model_step(study, entry)
     membrane = entry.model.membrane[0]
     target_trace = (
         torch.as_tensor(np.asarray(reference_trace) * 1e3, dtype=DTYPE) if by_trace else None
