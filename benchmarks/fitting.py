@@ -14,8 +14,11 @@ for all. Compare losses across them with ``[metrics] loss = "gamma"`` (their obj
 
     .venv/bin/python benchmarks/fitting.py --spec studies/lif_to_hh.toml --engine torch \\
         --out benchmarks/results/fitting-cpu-2core.json
-    .venv/bin/python benchmarks/fitting.py --spec studies/adex_to_hh.toml \\
-        --methods cma,de,b2mf-cma,b2mf-de --out benchmarks/results/fitting-head-to-head.json
+    .venv/bin/python benchmarks/fitting.py --spec studies/adex_recovery.toml \\
+        --methods cma,de,b2mf-cma,b2mf-de \\
+        --out benchmarks/results/fitting-head-to-head-recovery.json
+    .venv/bin/python benchmarks/fitting.py --spec studies/adex_recovery.toml \\
+        --methods cma,adam --out benchmarks/results/fitting-recovery-cma-vs-adam.json
 """
 
 from __future__ import annotations
@@ -47,7 +50,7 @@ def main() -> None:
     parser.add_argument(
         "--methods",
         default="de,cma",
-        help="spikebridge's de, cma; brian2modelfitting's method: b2mf-de, b2mf-cma",
+        help="spikebridge's de, cma, adam; brian2modelfitting's method: b2mf-de, b2mf-cma",
     )
     parser.add_argument("--popsize", type=int, default=None)
     parser.add_argument("--generations", type=int, default=None)
