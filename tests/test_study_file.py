@@ -181,11 +181,12 @@ def test_bad_study_files(tmp_path: Path, change: tuple[str, str], message: str) 
 
 
 def test_quantities_are_read_with_brian2_units_only() -> None:
-    from brian2 import cm, mV, uamp
+    from brian2 import cm, mV, nA, uamp
 
     assert parse_quantity("10 mV", "x") == 10 * mV
     assert parse_quantity("1.5 * uA/cm**2", "x") == 1.5 * uamp / cm**2
     assert parse_quantity(3, "x") == 3.0
+    assert parse_quantity("2 / nA", "x") == 2 / nA  # a value per unit, e.g. a gain
     with pytest.raises(InputError, match="only unit names, numbers"):
         parse_quantity("10 __import__('os')", "x")
 
@@ -430,3 +431,24 @@ def test_a_recorded_voltage_of_the_wrong_shape(tmp_path: Path) -> None:
     _recording(tmp_path, voltage=np.zeros((5, 10)))
     with pytest.raises(InputError, match=r"voltage has shape \(5, 10\); it must match"):
         load_study_file(_write(tmp_path, RECORDED_STUDY))
+
+
+def test_a_recorded_voltage_is_compared_only_with_voltage_membranes(tmp_path: Path) -> None:
+    """lif_dl's membrane is dimensionless: its fit is judged on spikes, with no trace RMSE
+    against the recorded millivolts; the LIF beside it gets one."""
+    from spikebridge.studies.fit_study import run_fit_study
+
+    _recording(tmp_path)
+    text = RECORDED_STUDY.replace(
+        "[optimiser]",
+        """[[candidates]]
+model = "lif_dl"
+gain = "1 / nA"
+free.decay = { low = 0.5, high = 0.99 }
+free.theta = { low = 0.1, high = 2.0 }
+
+[optimiser]""",
+    ).replace("generations = 10", 'generations = 2\ncompile = "none"')
+    results = run_fit_study(load_study_file(_write(tmp_path, text)), tmp_path / "out")
+    assert "trace_rmse_mV" in results["candidates"]["lif"]["summary"]["test"]
+    assert "trace_rmse_mV" not in results["candidates"]["lif_dl"]["summary"]["test"]

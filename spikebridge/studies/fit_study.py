@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from brian2 import second
+from brian2 import second, volt
 
 from ..errors import InputError
 from ..io import write_json
@@ -47,7 +47,7 @@ from ..units import as_quantity
 from .chains import spike_times
 from .equivalence import Cache
 from .metrics import coincidence_factor, gamma_error, gamma_factor, van_rossum_distance
-from .study_file import ModelEntry, RecordedReference, StudyFile, quantity_text
+from .study_file import ModelEntry, RecordedReference, StudyFile, membrane_dim, quantity_text
 
 FIT_STUDY_VERSION = 1
 
@@ -522,7 +522,7 @@ def run_fit_study(
         evaluation = cache.get(f"evaluation_{entry.name}", evaluated)
         trains = [np.asarray(t) for t in evaluation]
         rows = _metrics_of(trains, targets, study)
-        if trace is not None:
+        if trace is not None and membrane_dim(entry) is volt.dim:  # a voltage to compare
 
             def rmse(entry: ModelEntry = entry, fit: dict[str, Any] = fit) -> list[float]:
                 assert trace is not None

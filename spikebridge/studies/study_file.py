@@ -119,9 +119,11 @@ def parse_quantity(value: Any, what: str) -> Any:
     rest = rest.strip().removeprefix("*").strip()
     if not rest:
         return number
+    divide = rest.startswith("/")  # "1 / nA": a value per unit
     try:
-        tree = ast.parse(rest, mode="eval")
-        return number * _unit(tree.body, what)
+        tree = ast.parse(rest.removeprefix("/").strip(), mode="eval")
+        unit = _unit(tree.body, what)
+        return number / unit if divide else number * unit
     except (SyntaxError, KeyError, TypeError) as exc:
         raise InputError(
             f"{what}: cannot read {value!r} as a number and Brian2 units (e.g. '10 ms', "
