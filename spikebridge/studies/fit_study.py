@@ -47,6 +47,7 @@ from ..units import as_quantity
 from .chains import spike_times
 from .equivalence import Cache
 from .metrics import coincidence_factor, gamma_error, gamma_factor, van_rossum_distance
+from .population_search import SearchProgress, search
 from .study_file import ModelEntry, RecordedReference, StudyFile, membrane_dim, quantity_text
 
 FIT_STUDY_VERSION = 1
@@ -279,23 +280,25 @@ def fit_candidate(
     targets: Sequence[np.ndarray],
     *,
     reference_trace: np.ndarray | None = None,
+    checkpoint: Path | None = None,
 ) -> dict[str, Any]:
     """Fit ``entry``'s free parameters on the training ``current`` (``(steps, C)``) to the
     reference's ``targets`` (or, with ``[metrics] loss = "trace"``, to its membrane
-    ``reference_trace`` ``(steps, C)`` in volts); the best point, its loss and the budget."""
+    ``reference_trace`` ``(steps, C)`` in volts); the best point, its loss and the budget.
+    ``checkpoint``: a file the optimiser's state is written to after every generation, and
+    resumed from when it is there (:mod:`.population_search`)."""
     if study.optimiser.method == "adam":
         from .gradient_fit import fit_by_gradient
 
-        return fit_by_gradient(study, entry, current, targets, reference_trace=reference_trace)
+        return fit_by_gradient(
+            study, entry, current, targets, reference_trace=reference_trace, checkpoint=checkpoint
+        )
     by_trace = study.metrics.loss == "trace"
     if by_trace and reference_trace is None:
         raise ValueError('loss = "trace" needs the reference_trace.')
     conditions_n = current.shape[1]
     duration_ms = study.duration_s * 1e3
-    spent = {"generations": 0, "candidates": 0, "simulated_neurons": 0}
-    trace: list[tuple[int, float, float]] = []  # (simulated candidates, best loss, seconds)
-    began = time.perf_counter()
-    best = [math.inf]
+    progress = SearchProgress()
 
     def batch(unit: np.ndarray) -> np.ndarray:
         unit = np.atleast_2d(unit)  # (D, S)
@@ -337,74 +340,18 @@ def fit_candidate(
                     for s in range(size)
                 ]
             )
-        spent["generations"] += 1
-        spent["candidates"] += size
-        spent["simulated_neurons"] += size * conditions_n
-        best[0] = min(best[0], float(losses.min()))
-        trace.append((spent["candidates"], best[0], time.perf_counter() - began))
+        progress.record(losses, conditions_n)
         return losses
 
-    optimiser = study.optimiser
-    dims = len(entry.free)
-    if optimiser.method == "de":
-        from scipy.optimize import differential_evolution
-
-        found = differential_evolution(
-            batch,
-            [(0.0, 1.0)] * dims,
-            popsize=max(1, math.ceil(optimiser.popsize / dims)),
-            maxiter=optimiser.generations,
-            seed=optimiser.seed,
-            polish=False,
-            tol=0,
-            vectorized=True,
-            updating="deferred",
-            init="sobol",
-        )
-        point, loss = np.asarray(found.x), float(found.fun)
-    else:
-        point, loss = _cma(batch, dims, optimiser.popsize, optimiser.generations, optimiser.seed)
+    point, loss = search(batch, len(entry.free), study.optimiser, progress, checkpoint)
     values = {k: float(v[0]) for k, v in free_values(entry, point[:, None]).items()}
     return {
         "values": values,
         "shown": {k: quantity_text(v, entry.model.dim(k)) for k, v in values.items()},
         "loss": loss,
-        "budget": {**spent, "seconds": time.perf_counter() - began},
-        "best_loss_by_candidates": [
-            {"candidates": c, "loss": b, "seconds": round(t, 3)} for c, b, t in trace
-        ],
+        "budget": progress.budget(),
+        "best_loss_by_candidates": progress.curve(),
     }
-
-
-def _cma(
-    batch: Callable[[np.ndarray], np.ndarray],
-    dims: int,
-    popsize: int,
-    generations: int,
-    seed: int,
-) -> tuple[np.ndarray, float]:
-    import cma
-
-    options = {
-        "bounds": [0.0, 1.0],
-        "popsize": max(popsize, 2),
-        "seed": seed + 1,  # pycma reads 0 as "draw a seed"
-        "maxiter": generations,
-        "verbose": -9,
-        "tolfun": 0,
-        "tolx": 0,
-        "tolflatfitness": generations + 1,  # the count loss is piecewise flat: do not stop
-    }
-    strategy = cma.CMAEvolutionStrategy([0.5] * dims, 0.3, options)
-    best_x, best_f = np.full(dims, 0.5), math.inf
-    while not strategy.stop():
-        points = strategy.ask()
-        losses = batch(np.array(points).T)
-        strategy.tell(points, losses.tolist())
-        k = int(np.argmin(losses))
-        if losses[k] < best_f:
-            best_x, best_f = np.asarray(points[k]), float(losses[k])
-    return best_x, best_f
 
 
 def _metrics_of(
@@ -468,8 +415,7 @@ def run_fit_study(
     the cache key."""
     out = Path(out)
     began = time.perf_counter()
-    fit_with = fitter or fit_candidate
-    label = "" if fitter is None else f":{fit_with.__module__}.{fit_with.__qualname__}"
+    label = "" if fitter is None else f":{fitter.__module__}.{fitter.__qualname__}"
     cache = Cache(out / "cache", study_key(study) + label)
     conds = conditions(study)
     current = currents(study, conds)
@@ -500,17 +446,25 @@ def run_fit_study(
     )
     candidates: dict[str, Any] = {}
     for entry in study.candidates:
+        # the optimiser's state after every generation, keyed like the cache: a stopped
+        # fit resumes from its last generation; the finished fit is the cached stage
+        checkpoint = out / "cache" / f"fit_{entry.name}.{cache.key}.checkpoint"
 
-        def fitted(entry: ModelEntry = entry) -> dict[str, Any]:
+        def fitted(entry: ModelEntry = entry, checkpoint: Path = checkpoint) -> dict[str, Any]:
             chosen = [targets[i] for i in train]
-            if by_trace:
-                assert trace is not None
-                return fit_candidate(
-                    study, entry, current[:, train], chosen, reference_trace=trace[:, train]
-                )
-            return fit_with(study, entry, current[:, train], chosen)
+            if fitter is not None:
+                return fitter(study, entry, current[:, train], chosen)
+            return fit_candidate(
+                study,
+                entry,
+                current[:, train],
+                chosen,
+                reference_trace=None if trace is None or not by_trace else trace[:, train],
+                checkpoint=checkpoint,
+            )
 
         fit = cache.get(f"fit_{entry.name}", fitted)
+        checkpoint.unlink(missing_ok=True)
 
         def evaluated(entry: ModelEntry = entry, fit: dict[str, Any] = fit) -> list[list[float]]:
             values = {k: np.full(len(conds), v) for k, v in fit["values"].items()}
@@ -569,7 +523,7 @@ def run_fit_study(
             "metrics": asdict(study.metrics),
             "fits_run_on": "torch (cpu), batched; evaluation on the study's engine"
             if fitter is None
-            else f"{fit_with.__module__}.{fit_with.__qualname__}; evaluation on the study's engine",
+            else f"{fitter.__module__}.{fitter.__qualname__}; evaluation on the study's engine",
         },
         "conditions": [asdict(c) for c in conds],
         "reference": {

@@ -34,6 +34,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -84,6 +85,7 @@ def fit_by_gradient(
     targets: Sequence[np.ndarray],
     *,
     reference_trace: np.ndarray | None = None,
+    checkpoint: Path | None = None,
 ) -> dict[str, Any]:
     """Fit ``entry``'s free parameters on ``current`` ``(steps, C)`` to the reference
     ``targets`` by Adam on the van Rossum distance, or with ``loss = "trace"`` on the mean
