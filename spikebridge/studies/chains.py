@@ -10,6 +10,7 @@ paper's same-step coupling:
   the threshold crossing of sub-neuron k of unit 1 in the same step (before its reset).
 * LIF chain: LIF 2 receives W s, s the spike of LIF 1 in the same step.
 
+Each chain is data of :mod:`.layer_chain`, the mechanism every study file's chain uses.
 The LIF baseline is the ``lif`` model without refractoriness, stepped at 1 ms with Euler, of a
 1 cm2 patch (its input current is the HH current density times 1 cm2).
 """
@@ -22,10 +23,13 @@ from typing import Any
 
 import numpy as np
 from brian2 import cm, ms, mV, uamp
+from brian2.units.fundamentalunits import DIMENSIONLESS
 
 from ..model import load_model
 from ..results import SimulationResult
 from ..simulate import simulate
+from .layer_chain import Chain, load_chain, run_chain
+from .study_file import parse_quantity
 
 #: HH2's input while V_HH1 > 70 mV: 1e5 times the HH step of 0.001 ms (the paper's W12).
 HH_COUPLING = 100.0  # uA/cm2
@@ -60,14 +64,6 @@ def spike_times(result: SimulationResult, event: str = "spike") -> list[np.ndarr
     return [times[bounds[j] : bounds[j + 1]] for j in range(result.n)]
 
 
-def indicator(result: SimulationResult, event: str) -> np.ndarray:
-    """A ``(n_steps, n)`` 0/1 array of the steps at which ``event`` occurred."""
-    out = np.zeros((result.n_steps, result.n))
-    rows = result.spikes[event]
-    out[rows[:, 0], rows[:, 1]] = 1.0
-    return out
-
-
 @dataclass(frozen=True)
 class ChainResult:
     """Spike times (ms) of both layers, and layer 1's recorded membrane if any."""
@@ -77,13 +73,37 @@ class ChainResult:
     membrane1: np.ndarray | None = None
 
 
+def _paper_chain(model: str, drive: Mapping[str, str], free: Mapping[str, Any]) -> Chain:
+    """A paper chain as data (:mod:`.layer_chain`), checked like a study file's."""
+    return load_chain(
+        {"drive": dict(drive)}, load_model(model), f"paper chain {model}", parse_quantity, free
+    )
+
+
+#: The paper's chains, written as any study file's chain: HH2's input is 100 uA/cm2 while
+#: V_HH1 > 70 mV; s-LIF2HH unit 2 receives W s_k + s_4; LIF 2 receives W s (1 cm2 patch).
+HH_CHAIN = _paper_chain("hh_rest0", {"I": f"{HH_COUPLING} * uA/cm**2 * (v > 70 * mV)"}, {})
+UNIT_CHAIN = _paper_chain(
+    "s_lif2hh",
+    {f"I_syn_{k}": f"(W * cross_{k} + cross_4) * uA/cm**2" for k in (1, 2, 3)},
+    {"W": DIMENSIONLESS},
+)
+LIF_CHAIN = _paper_chain(
+    "lif", {"I": f"W * spike * uA/cm**2 * {LIF_AREA_CM2} * cm**2"}, {"W": DIMENSIONLESS}
+)
+
+
+def _run(engine: Engine, model: str) -> Any:
+    return lambda **options: engine.run(model, **options)
+
+
 def hh_chain(x: np.ndarray, engine: Engine, dt_ms: float = 0.001) -> ChainResult:
     """HH1 driven by ``x`` (``(n_steps, n)``, uA/cm2), HH2 by HH1's supra-70-mV pulses."""
     steps, n = x.shape
-    common = {"n_steps": steps, "n": n, "dt": dt_ms * ms, "record": ("v",)}
-    first = engine.run("hh_rest0", inputs={"I": x * DENSITY}, **common)
-    pulses = HH_COUPLING * (first.traces["v"] > float(70 * mV))
-    second = engine.run("hh_rest0", inputs={"I": pulses * DENSITY}, **{**common, "record": ()})
+    options = {"n_steps": steps, "n": n, "dt": dt_ms * ms, "inputs": {"I": x * DENSITY}}
+    first, second = run_chain(
+        _run(engine, "hh_rest0"), load_model("hh_rest0"), HH_CHAIN, options, {}
+    )
     return ChainResult(spike_times(first), spike_times(second), first.traces["v"])
 
 
@@ -93,14 +113,16 @@ def unit_chain(
     """Two s-LIF2HH units: unit 1 driven by 1-ms bin means ``x_bins`` (``(80, n)``, uA/cm2),
     unit 2 by unit 1's crossings with weight ``w`` (scalar or one per neuron)."""
     steps, n = x_bins.shape
-    common = {"n_steps": steps, "n": n, "record": (), "parameters": dict(parameters)}
-    first = engine.run("s_lif2hh", inputs={"I": x_bins * DENSITY}, **common)
-    s4 = indicator(first, "cross_4")
-    weights = np.broadcast_to(np.asarray(w, dtype=float), (n,))
-    synaptic = {
-        f"I_syn_{k}": (weights * indicator(first, f"cross_{k}") + s4) * DENSITY for k in (1, 2, 3)
+    options = {
+        "n_steps": steps,
+        "n": n,
+        "parameters": dict(parameters),
+        "inputs": {"I": x_bins * DENSITY},
     }
-    second = engine.run("s_lif2hh", inputs=synaptic, **common)
+    weights = np.broadcast_to(np.asarray(w, dtype=float), (n,))
+    first, second = run_chain(
+        _run(engine, "s_lif2hh"), load_model("s_lif2hh"), UNIT_CHAIN, options, {"W": weights}
+    )
     return ChainResult(spike_times(first), spike_times(second))
 
 
@@ -110,18 +132,17 @@ def lif_chain(
     """Two LIFs at 1-ms Euler steps: LIF 1 driven by ``x_bins``, LIF 2 by ``w`` times its spikes."""
     steps, n = x_bins.shape
     area = LIF_AREA_CM2 * cm**2
-    common = {
+    options = {
         "n_steps": steps,
         "n": n,
         "dt": 1 * ms,
         "method": "euler",
-        "record": (),
         "parameters": {"t_ref": 0 * ms, "v_reset": 0 * mV, **parameters},
+        "inputs": {"I": x_bins * DENSITY * area},
     }
-    first = engine.run("lif", inputs={"I": x_bins * DENSITY * area}, **common)
     weights = np.broadcast_to(np.asarray(w, dtype=float), (n,))
-    second = engine.run(
-        "lif", inputs={"I": weights * indicator(first, "spike") * DENSITY * area}, **common
+    first, second = run_chain(
+        _run(engine, "lif"), load_model("lif"), LIF_CHAIN, options, {"W": weights}
     )
     return ChainResult(spike_times(first), spike_times(second))
 
