@@ -27,6 +27,14 @@ instead of a population search:
 The simulation is the generated step of the model file, as in every other fit; with
 ``compile`` other than ``"none"`` the step, or the unrolled loop, is compiled with its
 backward pass.
+
+**Checkpoints.** Given a ``checkpoint`` file, the fit writes (atomically, with
+``torch.save``) after every Adam step ``z``, Adam's state, the step count, the best start so
+far, the count of skipped gradients, the trace and the seconds spent, and when the file is
+there at the start it resumes from it: the resumed fit returns the same values, loss and
+trace (all but the seconds) as an uninterrupted one. A file that cannot be read or is from
+another fit (starts, steps, seed, learning rate or free parameters) is an
+:class:`~spikebridge.errors.InputError`, never overwritten.
 """
 
 from __future__ import annotations
@@ -34,6 +42,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +50,8 @@ import numpy as np
 import torch
 from scipy.stats import qmc
 
+from ..errors import InputError
+from ..io import write_atomic
 from ..run import plan_run
 from ..torch.codegen import torch_step
 from ..torch.loop import initial_state, parameter_tensors, run_steps
@@ -50,6 +61,34 @@ from .fit_study import model_step, run_options, study_loss, unit_values
 from .study_file import ModelEntry, StudyFile, quantity_text
 
 DTYPE = torch.float64
+
+_FORMAT = "spikebridge gradient fit checkpoint"
+_VERSION = 1
+
+
+def _refused(path: Path, why: str) -> InputError:
+    return InputError(f"The fit checkpoint '{path}' {why}. Delete it to start the fit over.")
+
+
+def _load_checkpoint(path: Path | None, fit: dict[str, Any]) -> dict[str, Any] | None:
+    """The saved state of the fit described by ``fit``, or None without a file."""
+    if path is None or not path.exists():
+        return None
+    try:
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # truncated, or not a torch file at all
+        raise _refused(path, f"cannot be read ({type(error).__name__}: {error})") from error
+    if not isinstance(saved, dict) or saved.get("format") != _FORMAT:
+        raise _refused(path, "is not a gradient fit checkpoint")
+    if saved.get("version") != _VERSION:
+        raise _refused(path, f"has version {saved.get('version')!r}, not {_VERSION}")
+    if saved.get("fit") != fit:
+        raise _refused(path, f"is from another fit ({saved.get('fit')}, not {fit})")
+    keys = ("z", "adam", "step", "best", "skipped", "trace", "seconds")
+    if any(k not in saved for k in keys):
+        raise _refused(path, f"is incomplete (it lacks {[k for k in keys if k not in saved]})")
+    state: dict[str, Any] = saved
+    return state
 
 
 def exponential_filter(trains: torch.Tensor, dt_ms: float, tau_ms: float) -> torch.Tensor:
@@ -89,9 +128,14 @@ def fit_by_gradient(
 ) -> dict[str, Any]:
     """Fit ``entry``'s free parameters on ``current`` ``(steps, C)`` to the reference
     ``targets`` by Adam on the van Rossum distance, or with ``loss = "trace"`` on the mean
-    squared membrane difference from ``reference_trace`` ``(steps, C)``, volts (module
-    docstring)."""
-    began = time.perf_counter()
+    squared membrane difference from ``reference_trace`` ``(steps, C)``, volts;
+    ``checkpoint``: a file the fit's state is written to after every step, and resumed from
+    when it is there (module docstring)."""
+    began, seconds_before = time.perf_counter(), 0.0
+
+    def seconds() -> float:
+        return seconds_before + time.perf_counter() - began
+
     options = study.optimiser
     starts, conditions_n = options.popsize, current.shape[1]
     n = starts * conditions_n
@@ -126,7 +170,26 @@ def fit_by_gradient(
     best: tuple[float, dict[str, float]] = (math.inf, {})
     skipped = 0
     trace: list[dict[str, float]] = []
-    for step in range(options.generations):
+    first = 0
+    fit = {
+        "starts": starts,
+        "steps": options.generations,
+        "seed": options.seed,
+        "learning_rate": options.learning_rate,
+        "free": [p.name for p in entry.free],
+    }
+    saved = _load_checkpoint(checkpoint, fit)
+    if saved is not None:
+        assert checkpoint is not None
+        if tuple(saved["z"].shape) != tuple(z.shape):
+            raise _refused(checkpoint, f"holds z of shape {tuple(saved['z'].shape)}")
+        with torch.no_grad():
+            z.copy_(saved["z"])
+        adam.load_state_dict(saved["adam"])
+        first, skipped, seconds_before = int(saved["step"]), int(saved["skipped"]), saved["seconds"]
+        best = (float(saved["best"][0]), dict(saved["best"][1]))
+        trace = list(saved["trace"])
+    for step in range(first, options.generations):
         adam.zero_grad()
         free = free_tensors(entry, z)
         params = {**fixed, **{k: v.repeat_interleave(conditions_n) for k, v in free.items()}}
@@ -180,11 +243,25 @@ def fit_by_gradient(
             {
                 "candidates": (step + 1) * starts,
                 "loss": best[0],
-                "seconds": round(time.perf_counter() - began, 3),
+                "seconds": round(seconds(), 3),
                 "objective": float(distance.detach().mean()),
                 "non_finite_gradients": skipped,
             }
         )
+        if checkpoint is not None:
+            state = {
+                "format": _FORMAT,
+                "version": _VERSION,
+                "fit": fit,
+                "z": z.detach().clone(),
+                "adam": adam.state_dict(),
+                "step": step + 1,
+                "best": best,
+                "skipped": skipped,
+                "trace": trace,
+                "seconds": seconds(),
+            }
+            write_atomic(checkpoint, partial(torch.save, state))
     loss, values = best
     return {
         "values": values,
@@ -194,7 +271,7 @@ def fit_by_gradient(
             "generations": options.generations,
             "candidates": options.generations * starts,
             "simulated_neurons": options.generations * n,
-            "seconds": time.perf_counter() - began,
+            "seconds": seconds(),
         },
         "best_loss_by_candidates": trace,
         "method": f"Adam (lr {options.learning_rate}) on "
