@@ -47,7 +47,12 @@ METHODS = {"b2mf-de": "DE", "b2mf-cma": "CMA"}
 
 
 def check_linear(entry: ModelEntry) -> None:
-    """brian2modelfitting's search space: absolute, linear bounds."""
+    """brian2modelfitting's search space: one neuron per candidate, absolute linear bounds."""
+    if entry.chain is not None:
+        raise InputError(
+            f"'{entry.name}' drives a layer 2; brian2modelfitting fits one neuron per "
+            "candidate. Remove its layer2 to compare with it."
+        )
     other = [p.name for p in entry.free if p.log or p.relative_to is not None]
     if other:
         raise InputError(

@@ -7,7 +7,7 @@ spikebridge parity MODEL [--method M] [--dtype float64|float32] [--duration MS]
 spikebridge doctor [--cuda-build] [--workers N] [--json]
 spikebridge demo [--out DIR] [--device D] [--models A,B]
 spikebridge study equivalence [--quick] [--engine brian2|torch] [--device D] [--out DIR]
-                              [--spec STUDY.toml] [--fresh]
+                              [--preset paper|NAME | --spec STUDY.toml] [--fresh]
 spikebridge study robustness [--quick] [--out DIR] [--resume] [--nets A,B] [--amplitudes A,B]
                              [--seeds S,T] [--membrane S,..] [--input ..] [--weight ..]
                              [--deletion ..] [--engine local|ray] [--address ADDR] [--workers N]
@@ -37,7 +37,7 @@ import sys
 from collections.abc import Sequence
 
 from .checks import cli_count, cli_index, cli_non_negative, cli_positive
-from .errors import SpikebridgeError
+from .errors import InputError, SpikebridgeError
 from .network_commands import add_network_commands
 from .nir_commands import add_nir_commands
 from .study_commands import add_study_commands
@@ -124,7 +124,18 @@ def _study_equivalence(args: argparse.Namespace) -> int:
     from .report.equivalence import write_equivalence_report
     from .studies.equivalence import Settings, run_study
 
+    if args.spec is not None and args.preset is not None:
+        raise InputError("Give a study file (--spec) or a preset (--preset), not both.")
+    if args.preset not in (None, "paper"):
+        from .studies.study_file import preset_path
+
+        args.spec = str(preset_path(args.preset))
     if args.spec is not None:
+        if args.quick:
+            raise InputError(
+                "--quick shortens the built-in paper study; a study file sets its own "
+                "budget ([optimiser] popsize and generations)."
+            )
         return _study_file(args)
     device = args.device or ("cpp_standalone" if args.engine == "brian2" else "cpu")
     factory = Settings.quick if args.quick else Settings.full
@@ -304,6 +315,15 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="a study file (TOML: reference, candidates, inputs; spikebridge.studies.study_file)"
         "; without it the paper's study runs",
+    )
+    from .studies.study_file import preset_names
+
+    equivalence.add_argument(
+        "--preset",
+        default=None,
+        choices=("paper", *preset_names()),
+        help="a built-in study: paper (the default: the paper's study, with --quick the "
+        "README's main job) or a shipped study file: " + ", ".join(preset_names()),
     )
     equivalence.add_argument("--out", default="reports/equivalence", help="output folder")
     equivalence.add_argument(

@@ -62,6 +62,11 @@ def test_the_baseline_refuses_what_brian2modelfitting_cannot_search() -> None:
     study = load_study_file(ROOT / "studies" / "lif_to_hh.toml")  # log and relative bounds
     with pytest.raises(InputError, match=r"absolute linear bounds.*tau_m, R_m, v_reset"):
         baseline.check_linear(study.candidates[0])
+    from spikebridge.studies.study_file import preset_path
+
+    chained = load_study_file(preset_path("paper-chains"))  # two-layer chains
+    with pytest.raises(InputError, match="one neuron per candidate"):
+        baseline.check_linear(chained.candidates[0])
 
 
 def test_a_study_runs_with_the_baseline_as_its_fitter(tmp_path: Path) -> None:

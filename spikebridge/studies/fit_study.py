@@ -46,6 +46,7 @@ from ..results import SimulationResult
 from ..units import as_quantity
 from .chains import spike_times
 from .equivalence import Cache
+from .layer_chain import run_chain
 from .metrics import coincidence_factor, gamma_error, gamma_factor, van_rossum_distance
 from .population_search import SearchProgress, search
 from .study_file import ModelEntry, RecordedReference, StudyFile, membrane_dim, quantity_text
@@ -70,7 +71,7 @@ def conditions(study: StudyFile) -> list[Condition]:
             for k in range(study.reference.currents.shape[0])
         ]
     return [
-        Condition(e.family.kind, k, level, seed, e.split)
+        Condition(e.family.label, k, level, seed, e.split)
         for k, e in enumerate(study.inputs)
         for level in e.levels
         for seed in e.seeds
@@ -78,13 +79,18 @@ def conditions(study: StudyFile) -> list[Condition]:
 
 
 def input_dt(study: StudyFile) -> float:
-    """The step the inputs are sampled on (s): ``[study] dt``, else the finest model step."""
+    """The step the inputs are sampled on (s): the finest model step (:func:`entry_dt`)."""
     if isinstance(study.reference, RecordedReference):
         return study.reference.dt_s  # the recording's sampling step
-    if study.dt_s is not None:
-        return study.dt_s
     entries = (study.reference, *study.candidates)
-    return min(float(e.model.dt) for e in entries)
+    return min(entry_dt(study, e) for e in entries)
+
+
+def entry_dt(study: StudyFile, entry: ModelEntry) -> float:
+    """A model's step (s): its entry's ``dt``, else ``[study] dt``, else its declared step."""
+    if entry.dt_s is not None:
+        return entry.dt_s
+    return study.dt_s if study.dt_s is not None else float(entry.model.dt)
 
 
 def currents(study: StudyFile, conds: Sequence[Condition]) -> np.ndarray:
@@ -104,12 +110,13 @@ def currents(study: StudyFile, conds: Sequence[Condition]) -> np.ndarray:
 def model_step(study: StudyFile, entry: ModelEntry) -> tuple[float, int]:
     """A model's step (s) and how many input steps it spans (a whole number)."""
     base = input_dt(study)
-    dt = study.dt_s if study.dt_s is not None else float(entry.model.dt)
+    dt = entry_dt(study, entry)
     ratio = dt / base
     if abs(ratio - round(ratio)) > 1e-9 or round(ratio) < 1:
         raise InputError(
             f"'{entry.name}' steps {dt * 1e3:g} ms, not a whole multiple of the inputs' "
-            f"{base * 1e3:g} ms; set [study] dt to a common step."
+            f"{base * 1e3:g} ms; set [study] dt to a common step, or give the entries steps "
+            "that are multiples of each other (dt = ... on an entry)."
         )
     return dt, round(ratio)
 
@@ -156,17 +163,25 @@ def entry_result(
     compile: str = "none",
     record: tuple[str, ...] = (),
 ) -> SimulationResult:
-    """The simulation of :func:`simulate_entry`, recording ``record`` (state variables)."""
+    """The simulation of :func:`simulate_entry`, recording ``record`` (state variables); of
+    a chained entry, its layer 2's (:mod:`.layer_chain`)."""
     from ..simulate import simulate
 
     speed = {"compile": compile if compile != "none" else False} if engine == "torch" else {}
-    return simulate(
-        entry.model,
-        engine=engine,
-        device=device,
-        **run_options(study, entry, current, parameters, record=record),
-        **speed,
-    )
+    options = run_options(study, entry, current, parameters, record=record)
+    if entry.chain is None:
+        return simulate(entry.model, engine=engine, device=device, **options, **speed)
+
+    def run(**chained: Any) -> SimulationResult:
+        return simulate(entry.model, engine=engine, device=device, **chained, **speed)
+
+    n = current.shape[1]
+    values = {
+        k: np.broadcast_to(np.asarray(v, dtype=float), (n,))
+        for k, v in {**entry.parameters, **(parameters or {})}.items()
+        if k in entry.chain_parameters
+    }
+    return run_chain(run, entry.model, entry.chain, options, values, record)[1]
 
 
 def run_options(
@@ -183,7 +198,11 @@ def run_options(
     dt, drive = entry_drive(study, entry, current)
     n = current.shape[1]
     model = entry.model
-    values: dict[str, Any] = {**entry.parameters, **(parameters or {})}
+    values: dict[str, Any] = {
+        k: v
+        for k, v in {**entry.parameters, **(parameters or {})}.items()
+        if k not in entry.chain_parameters  # read by the chain's drives, not the model
+    }
     return {
         "method": entry.method,
         "dt": dt * second,
@@ -347,7 +366,7 @@ def fit_candidate(
     values = {k: float(v[0]) for k, v in free_values(entry, point[:, None]).items()}
     return {
         "values": values,
-        "shown": {k: quantity_text(v, entry.model.dim(k)) for k, v in values.items()},
+        "shown": {k: quantity_text(v, entry.dim(k)) for k, v in values.items()},
         "loss": loss,
         "budget": progress.budget(),
         "best_loss_by_candidates": progress.curve(),

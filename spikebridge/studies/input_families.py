@@ -101,6 +101,11 @@ class InputFamily:
             )
         object.__setattr__(self, "params", values)
 
+    @property
+    def label(self) -> str:
+        """The family's name in reports: its kind, and for ``paper`` the waveform."""
+        return f"{self.kind} {self.params['waveform']}" if self.kind == "paper" else self.kind
+
     def currents(
         self, n_steps: int, dt_ms: float, *, sample: str = "start", seed: int = 0
     ) -> np.ndarray:

@@ -21,11 +21,15 @@ their split, the metrics and the optimiser, written as TOML and checked on loadi
     name = "lif"               # default: the model's name
     model = "lif"
     method = "euler"           # default: the model's declared method
+    dt = "0.1 ms"              # default: [study] dt, else the model's declared step
     gain = "1 cm**2"           # a current density drives the LIF's current
     parameters = { t_ref = "0 ms" }
     free.tau_m = { low = "1 ms", high = "100 ms", scale = "log" }
     free.v_th = { low = "-60 mV", high = "-40 mV" }
     free.v_reset = { low = 0.9, high = 1.1, relative_to = "v_th" }   # a multiple of v_th
+    # optional, on the reference or a candidate: a second neuron driven by this one, which
+    # is then the entry's output (spikebridge.studies.layer_chain)
+    # layer2 = { drive = { I = "w * spike * nA" } }       with free.w = { low = 0, high = 5 }
 
     [[inputs]]                 # one entry per family; levels x seeds conditions each
     family = "ou"              # spikebridge.studies.input_families
@@ -64,7 +68,7 @@ per sample, the spikes two columns (condition, time in ms); a first line of name
 skipped. With a recorded voltage (or a model reference) ``[metrics] loss = "trace"`` fits
 the membrane instead of the spikes.
 
-Every candidate model runs at its own declared step unless ``[study] dt`` is given; the
+Every model runs at its entry's ``dt``, else at ``[study] dt``, else at its declared step; the
 inputs are sampled on the finest step of the study and read by a coarser model as the
 means over its step (which must be a whole multiple). Values with units are strings such as
 ``"10 ms"`` or ``"1.5 * uA/cm**2"``, read with Brian2's units only (no other code runs).
@@ -89,6 +93,7 @@ from ..errors import InputError, SpikebridgeError
 from ..model import NeuronModel, load_model
 from ..units import unit_name
 from .input_families import SAMPLING, InputFamily
+from .layer_chain import Chain, chain_parameter_names, load_chain
 
 OPTIMISERS = ("de", "cma", "adam")
 #: How the fits' torch simulations run: eager, or through torch.compile (step or loop).
@@ -176,6 +181,18 @@ class ModelEntry:
     gain: float  # SI model input per SI study current
     parameters: Mapping[str, float]
     free: tuple[FreeParameter, ...] = ()
+    chain: Chain | None = None  # a layer 2 driven by this neuron (:mod:`.layer_chain`)
+    dt_s: float | None = None  # its own step (s), else the study's or the model's
+
+    def dim(self, name: str) -> Dimension:
+        """The dimension of a parameter of the model or of the entry's chain."""
+        if self.chain is not None and name in self.chain.dims:
+            return self.chain.dims[name]
+        return self.model.dim(name)
+
+    @property
+    def chain_parameters(self) -> frozenset[str]:
+        return frozenset(self.chain.dims) if self.chain is not None else frozenset()
 
 
 @dataclass(frozen=True)
@@ -382,6 +399,26 @@ class StudyFile:
     source: dict[str, Any] = field(default_factory=dict)
 
 
+#: Study files shipped with the package: ``spikebridge study equivalence --preset NAME``.
+PRESETS = Path(__file__).parent / "presets"
+
+
+def preset_names() -> tuple[str, ...]:
+    """The shipped study files' names (``--preset``); ``paper`` is the built-in study."""
+    return tuple(sorted(p.stem for p in PRESETS.glob("*.toml")))
+
+
+def preset_path(name: str) -> Path:
+    """The shipped study file ``name``."""
+    path = PRESETS / f"{name}.toml"
+    if not path.is_file():
+        raise InputError(
+            f"No preset study '{name}'; the presets: paper (the built-in study), "
+            f"{', '.join(preset_names())}."
+        )
+    return path
+
+
 def load_study_file(path: str | Path) -> StudyFile:
     """Read and check a study file; an error names the entry and the fix."""
     path = Path(path)
@@ -465,6 +502,12 @@ def study_from_dict(data: Mapping[str, Any], base: Path = Path(".")) -> StudyFil
     metrics = _metrics(data.get("metrics", {}))
     if metrics.loss == "trace":
         _check_traces(reference, candidates)
+    chained = [c.name for c in candidates if c.chain is not None]
+    if optimiser.method == "adam" and chained:
+        raise InputError(
+            f"{', '.join(chained)} drive a layer 2 through events, which carry no gradient: "
+            'fit chains with method = "de" or "cma" in [optimiser].'
+        )
     if optimiser.method == "cma":
         single = [c.name for c in candidates if len(c.free) < 2]
         if single:
@@ -528,7 +571,7 @@ def _model_entry(
 ) -> ModelEntry:
     if not isinstance(entry, Mapping):
         raise InputError(f"{where} must be a table of model settings, got {entry!r}.")
-    allowed = {"name", "model", "method", "input", "gain", "parameters"} | (
+    allowed = {"name", "model", "method", "input", "gain", "parameters", "layer2", "dt"} | (
         {"free"} if free else set()
     )
     _only(entry, allowed, where)
@@ -568,9 +611,22 @@ def _model_entry(
                 f"parameters: {', '.join(model.parameter_names)}."
             )
         parameters[name] = _si(value, model.dim(name), f"{where}.parameters.{name}")
+    layer2 = entry.get("layer2")
+    chain_names = (
+        chain_parameter_names(layer2, model) - set(model.parameter_names)
+        if isinstance(layer2, Mapping)
+        else set()
+    )
     frees: list[FreeParameter] = []
+    dims: dict[str, Dimension] = {}
     for name, spec in dict(entry.get("free", {})).items():
-        frees.append(_free(name, spec, model, f"{where}.free.{name}", [f.name for f in frees]))
+        what = f"{where}.free.{name}"
+        dims[name] = _free_dim(name, spec, model, chain_names, dims, what)
+        frees.append(_free(name, spec, dims[name], what, [f.name for f in frees]))
+    chain = None
+    if layer2 is not None:
+        chain_free = {k: d for k, d in dims.items() if k in chain_names}
+        chain = load_chain(layer2, model, f"{where}.layer2", parse_quantity, chain_free)
     if free and not frees:
         raise InputError(f"{where} has no free parameter; give e.g. free.tau_m = {{...}}.")
     fixed_and_free = set(parameters) & {f.name for f in frees}
@@ -584,17 +640,41 @@ def _model_entry(
         gain=float(gain_quantity),
         parameters=parameters,
         free=tuple(frees),
+        chain=chain,
+        dt_s=None
+        if "dt" not in entry
+        else positive(_si(entry["dt"], second.dim, f"{where}.dt"), f"{where}.dt"),
     )
 
 
-def _free(
-    name: str, spec: Any, model: NeuronModel, where: str, earlier: list[str]
-) -> FreeParameter:
-    if name not in model.parameter_names:
-        raise InputError(
-            f"{where}: '{name}' is not a parameter of '{model.name}'; its parameters: "
-            f"{', '.join(model.parameter_names)}."
+def _free_dim(
+    name: str,
+    spec: Any,
+    model: NeuronModel,
+    chain_names: set[str],
+    earlier: Mapping[str, Dimension],
+    where: str,
+) -> Dimension:
+    """A free parameter's dimension: the model's, or for a chain parameter its bounds'."""
+    if name in model.parameter_names:
+        return model.dim(name)
+    if name not in chain_names:
+        chained = (
+            f" or of its layer2 drive ({', '.join(sorted(chain_names))})" if chain_names else ""
         )
+        raise InputError(
+            f"{where}: '{name}' is not a parameter of '{model.name}'{chained}; its "
+            f"parameters: {', '.join(model.parameter_names)}."
+        )
+    if not isinstance(spec, Mapping) or "low" not in spec:
+        return DIMENSIONLESS  # _free names the problem
+    relative = spec.get("relative_to")
+    if relative is not None:
+        return earlier.get(relative, DIMENSIONLESS)
+    return get_dimensions(parse_quantity(spec["low"], f"{where}.low"))
+
+
+def _free(name: str, spec: Any, dim: Dimension, where: str, earlier: list[str]) -> FreeParameter:
     if not isinstance(spec, Mapping):
         raise InputError(f"{where} must be a table {{ low = ..., high = ... }}, got {spec!r}.")
     _only(spec, {"low", "high", "scale", "relative_to"}, where)
@@ -616,8 +696,8 @@ def _free(
             raise InputError(f"{where}: bounds relative to {relative} are plain multiples.")
         low, high = float(low), float(high)
     else:
-        low = _si(spec["low"], model.dim(name), f"{where}.low")
-        high = _si(spec["high"], model.dim(name), f"{where}.high")
+        low = _si(spec["low"], dim, f"{where}.low")
+        high = _si(spec["high"], dim, f"{where}.high")
     if not low < high:
         raise InputError(f"{where}: low ({spec['low']}) must be below high ({spec['high']}).")
     if scale == "log" and (low <= 0 or relative is not None):
