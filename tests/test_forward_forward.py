@@ -78,6 +78,34 @@ def test_peer_normalisation_follows_the_running_mean_of_positive_activities() ->
     assert torch.allclose(net.running_mean_0, mean.detach())  # type: ignore[attr-defined]
 
 
+def test_the_relu_passes_its_gradient_everywhere_and_rates_cool_down_linearly() -> None:
+    from spikebridge.learning.forward_forward import _rates, _ReLUFullGrad
+
+    x = torch.tensor([-2.0, -0.1, 0.5, 3.0], requires_grad=True)
+    y = _ReLUFullGrad.apply(x)
+    assert isinstance(y, torch.Tensor)
+    assert torch.equal(y.detach(), torch.tensor([0.0, 0.0, 0.5, 3.0]))
+    y.sum().backward()
+    assert x.grad is not None and torch.equal(x.grad, torch.ones(4))  # F.relu: 0, 0, 1, 1
+    config = FFConfig(epochs=60)
+    assert _rates(config, 0) == _rates(config, 30) == (1e-3, 1e-2)
+    assert _rates(config, 31) == pytest.approx((1e-3 * 60 / 60, 1e-2 * 60 / 60))
+    assert _rates(config, 59) == pytest.approx((1e-3 * 2 * 2 / 60, 1e-2 * 2 * 2 / 60))
+
+
+def test_the_readout_reads_normalised_layers_two_on_of_the_neutral_label() -> None:
+    torch.manual_seed(0)
+    net = FFNet((6, 5, 4), inputs=20)
+    images = torch.rand(3, 20)
+    acts = net.activities(embed_labels(images, None))
+    features = net.features(images)
+    assert features.shape == (3, 5 + 4)
+    expected = torch.cat(
+        [a / (torch.sqrt((a**2).mean(-1, keepdim=True)) + 1e-8) for a in acts[1:]], -1
+    )
+    assert torch.allclose(features, expected)
+
+
 def _synthetic(n: int, seed: int) -> Split:
     """Ten classes of noisy prototypes: images for the mechanics of a run."""
     g = torch.Generator().manual_seed(seed)
@@ -105,8 +133,9 @@ def test_a_stopped_run_resumes_to_the_uninterrupted_result(tmp_path: Path) -> No
     resumed = train_forward_forward(config, stopped, resume=True, train=train, test=test)
     for key, value in whole.net.state_dict().items():
         assert torch.equal(value, resumed.net.state_dict()[key]), key
-    strip = [{k: v for k, v in r.items() if k != "seconds"} for r in whole.metrics]
-    assert strip == [{k: v for k, v in r.items() if k != "seconds"} for r in resumed.metrics]
+    timed = {"seconds", "train_seconds"}
+    strip = [{k: v for k, v in r.items() if k not in timed} for r in whole.metrics]
+    assert strip == [{k: v for k, v in r.items() if k not in timed} for r in resumed.metrics]
 
 
 def test_it_learns_fashion_mnist(tmp_path: Path) -> None:

@@ -13,7 +13,14 @@ import tomllib
 
 from spikebridge.cli import main
 from spikebridge.errors import InputError
-from spikebridge.studies.chains import PAPER_W, TORCH, hh_chain, lif_chain, unit_chain
+from spikebridge.studies.chains import (
+    PAPER_W,
+    TORCH,
+    hh_chain,
+    lif_chain,
+    spike_times,
+    unit_chain,
+)
 from spikebridge.studies.fit_study import (
     conditions,
     currents,
@@ -77,6 +84,49 @@ def test_the_paper_chains_as_a_study_file_give_the_paper_studys_trains() -> None
     assert sum(len(t) for t in expected_lif.layer2) > 0
     for got, expected in zip(got_lif, expected_lif.layer2, strict=True):
         np.testing.assert_array_equal(got, expected)
+
+
+def _written_out_chains(x: np.ndarray, bins: np.ndarray, w: np.ndarray) -> dict[str, Any]:
+    """The paper's HH and s-LIF2HH chains written out by hand (no chain expressions): the
+    independent form the data-driven chains must reproduce."""
+    from brian2 import cm, ms, mV, uamp
+
+    density = uamp / cm**2
+    steps, n = x.shape
+    common = {"n_steps": steps, "n": n, "dt": 0.001 * ms, "record": ("v",)}
+    first = TORCH.run("hh_rest0", inputs={"I": x * density}, **common)
+    pulses = 100.0 * (first.traces["v"] > float(70 * mV))
+    second = TORCH.run("hh_rest0", inputs={"I": pulses * density}, **{**common, "record": ()})
+    unit_common = {"n_steps": bins.shape[0], "n": n, "record": ()}
+    unit1 = TORCH.run("s_lif2hh", inputs={"I": bins * density}, **unit_common)
+
+    def crossing(k: int) -> np.ndarray:
+        out = np.zeros((unit1.n_steps, n))
+        rows = unit1.spikes[f"cross_{k}"]
+        out[rows[:, 0], rows[:, 1]] = 1.0
+        return out
+
+    synaptic = {f"I_syn_{k}": (w * crossing(k) + crossing(4)) * density for k in (1, 2, 3)}
+    unit2 = TORCH.run("s_lif2hh", inputs=synaptic, **unit_common)
+    return {"hh": spike_times(second), "unit": spike_times(unit2)}
+
+
+def test_the_chains_equal_the_paper_chains_written_out_by_hand() -> None:
+    study = study_from_dict(_paper_chains())
+    conds = conditions(study)
+    current = currents(study, conds)
+    x = current / UA_CM2
+    _, bins = entry_drive(study, study.candidates[0], current)
+    w = np.array([PAPER_W, 2e4, 3e4, 1e5][: current.shape[1]])
+    expected = _written_out_chains(x, bins / UA_CM2, w)
+    got_hh = simulate_entry(study, study.reference, current, engine="torch", device="cpu")
+    got_unit = simulate_entry(
+        study, study.candidates[0], current, {"W": w}, engine="torch", device="cpu"
+    )
+    assert sum(map(len, expected["hh"])) > 0 and sum(map(len, expected["unit"])) > 0
+    for got, want in [(got_hh, expected["hh"]), (got_unit, expected["unit"])]:
+        for a, b in zip(got, want, strict=True):
+            np.testing.assert_array_equal(a, b)
 
 
 LIF_CHAIN = """
@@ -151,6 +201,15 @@ def test_a_chain_weight_is_fitted_with_the_neurons_parameters(tmp_path: Path) ->
         ({"drive": {"I": "print(1) * nA"}}, "not Call"),
         ({"drive": {"I": "(v > 3) * nA"}}, "units"),
         ({"drive": {}}, "at least one input"),
+        ({"drive": "I = spike * nA"}, "at least one input"),
+        ({"drive": {"I": "w * spike * nA"}, "parameters": 5}, "parameters must be a table"),
+        (
+            {"drive": {"I": "spike ** w * nA"}, "parameters": {"w": 1.0}},
+            "exponent must be a number",
+        ),
+        ({"drive": {"I": "spike * nA"}, "parameters": {"spike": 2.0}}, "a variable of 'lif'"),
+        ({"drive": {"I": "-" * 5000 + "spike * nA"}}, "keep it under 1000"),
+        ({"drive": {"I": "spike * nA +"}}, "is not an expression"),
         ({"drive": {"I": "spike * nA"}, "weights": 1}, "no entry 'weights'"),
         (
             {"drive": {"I": "tau_m * spike * nA / ms"}, "parameters": {"tau_m": "1 ms"}},
@@ -165,6 +224,19 @@ def test_a_bad_chain_is_an_error_naming_the_fix(change: dict[str, Any], message:
         study_from_dict(data)
 
 
+def test_a_drive_may_not_override_a_fixed_or_fitted_parameter_nor_be_infinite() -> None:
+    data = tomllib.loads(LIF_CHAIN)
+    data["candidates"][0]["layer2"] = {"drive": {"v_th": "w * spike * mV"}}
+    with pytest.raises(InputError, match=r"drives v_th, which candidates\[0\] also fixes or fits"):
+        study_from_dict(data)
+    data = tomllib.loads(LIF_CHAIN)
+    data["reference"]["layer2"] = {"drive": {"I": "nA / spike"}}
+    study = study_from_dict(data)
+    current = currents(study, conditions(study))
+    with pytest.raises(InputError, match="is not finite in some step"):
+        simulate_entry(study, study.reference, current, engine="torch", device="cpu")
+
+
 def test_chains_are_refused_where_they_cannot_be_fitted() -> None:
     data = tomllib.loads(LIF_CHAIN)
     data["optimiser"] = {"method": "adam"}
@@ -176,7 +248,9 @@ def test_chains_are_refused_where_they_cannot_be_fitted() -> None:
         study_from_dict(data)
 
 
-def test_presets_are_listed_and_run_from_the_command_line(tmp_path: Path) -> None:
+def test_presets_are_listed_and_run_from_the_command_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert "paper-chains" in preset_names()
     with pytest.raises(InputError, match="No preset study 'nope'"):
         preset_path("nope")
@@ -184,24 +258,9 @@ def test_presets_are_listed_and_run_from_the_command_line(tmp_path: Path) -> Non
         main(["study", "equivalence", "--preset", "nope", "--out", str(tmp_path)])
     spec = tmp_path / "s.toml"
     spec.write_text(LIF_CHAIN)
-    assert (
-        main(
-            [
-                "study",
-                "equivalence",
-                "--spec",
-                str(spec),
-                "--preset",
-                "paper-chains",
-                "--out",
-                str(tmp_path),
-            ]
-        )
-        != 0
-    )
-    assert (
-        main(
-            ["study", "equivalence", "--preset", "paper-chains", "--quick", "--out", str(tmp_path)]
-        )
-        != 0
-    )
+    both = ["--spec", str(spec), "--preset", "paper-chains", "--out", str(tmp_path)]
+    assert main(["study", "equivalence", *both]) == 2
+    assert "not both" in capsys.readouterr().err
+    quick = ["--preset", "paper-chains", "--quick", "--out", str(tmp_path)]
+    assert main(["study", "equivalence", *quick]) == 2
+    assert "--quick shortens the built-in paper study" in capsys.readouterr().err

@@ -468,6 +468,9 @@ def run_fit_study(
         # the optimiser's state after every generation, keyed like the cache: a stopped
         # fit resumes from its last generation; the finished fit is the cached stage
         checkpoint = out / "cache" / f"fit_{entry.name}.{cache.key}.checkpoint"
+        for stale in checkpoint.parent.glob(f"fit_{entry.name}.*.checkpoint"):
+            if stale != checkpoint:  # of an earlier version of the study: never resumed
+                stale.unlink()
 
         def fitted(entry: ModelEntry = entry, checkpoint: Path = checkpoint) -> dict[str, Any]:
             chosen = [targets[i] for i in train]

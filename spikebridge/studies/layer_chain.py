@@ -17,8 +17,10 @@ its state variables (their values recorded after the step), chain parameters (fi
 or free parameters of the candidate), Brian2 units and numbers, combined with ``+ - * / **``
 and one comparison (``>``, ``>=``, ``<``, ``<=``, ``==``, ``!=``, giving 0 or 1). Its units are
 checked against the driven parameter's on loading. Layer 2 has layer 1's model, step,
-method and parameters; the study's current drives layer 1 only, and inputs of layer 2 no
-drive names are zero. The chain is feed-forward, so layer 2 is simulated after layer 1
+method and parameters; the study's current drives layer 1 only, and inputs of layer 2 that
+no drive names keep the model's defaults. A drive may not name a parameter its entry fixes
+or fits (layer 2 would not have that value). The chain is feed-forward, so layer 2 is
+simulated after layer 1
 with layer 1's per-step output as its input: exactly the same-step coupling of a
 simulator that updates layer 1 and then layer 2 in each step. The chain's output, which the
 study compares, is layer 2's.
@@ -98,19 +100,28 @@ class Chain:
         scalars or ``(n,)``)."""
         names: dict[str, Any] = {**events, **traces}
         names.update({k: np.asarray(v, dtype=float) for k, v in values.items()})
-        return {
-            d.target: np.broadcast_to(np.asarray(_evaluate(d.tree.body, names, si=True)), shape)
-            for d in self.drives
-        }
+        out = {}
+        for d in self.drives:
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                value = np.asarray(_evaluate(d.tree.body, names, si=True), dtype=float)
+            if not np.all(np.isfinite(value)):
+                raise InputError(
+                    f"layer2.drive.{d.target} = {d.text!r} is not finite in some step (a "
+                    "division by an event or a variable that is 0 there?); write the drive so "
+                    "that it stays finite."
+                )
+            out[d.target] = np.array(np.broadcast_to(value, shape))
+        return out
 
 
-def chain_parameter_names(spec: Mapping[str, Any], model: NeuronModel) -> set[str]:
+def chain_parameter_names(spec: Any, model: NeuronModel, where: str) -> set[str]:
     """The names a chain's drives read that are none of layer 1's events, state variables
     or Brian2 units: its parameters (fixed or free)."""
+    _check_tables(spec, where)
     known = set(model.event_names) | set(model.state_variables)
     found: set[str] = set()
     for target, text in dict(spec.get("drive", {})).items():
-        tree = _parse(str(text), f"layer2.drive.{target}")
+        tree = _parse(str(text), f"{where}.drive.{target}")
         for node in ast.walk(tree):
             if isinstance(node, ast.Name) and node.id not in known and node.id not in DEFAULT_UNITS:
                 found.add(node.id)
@@ -127,23 +138,12 @@ def load_chain(
     """Check a ``layer2`` table (``drive``, optional ``parameters``) for ``model``;
     ``parse_value`` reads a quantity string, ``free_dims`` are the dimensions of the chain
     parameters that the candidate fits."""
-    if not isinstance(spec, Mapping):
-        raise InputError(f"{where} must be a table with drive = {{ input = 'expression' }}.")
-    unknown = sorted(set(spec) - {"drive", "parameters"})
-    if unknown:
-        raise InputError(
-            f"{where} has no entry {', '.join(map(repr, unknown))}; its entries: drive, parameters."
-        )
-    drive_spec = spec.get("drive")
-    if not isinstance(drive_spec, Mapping) or not drive_spec:
-        raise InputError(
-            f"{where}.drive must name at least one input of layer 2 and its expression, e.g. "
-            'drive = { I = "100 * uA/cm**2 * (v > 70 * mV)" }.'
-        )
+    _check_tables(spec, where)
+    drive_spec = spec["drive"]
     parameters: dict[str, float] = {}
     dims: dict[str, Dimension] = dict(free_dims)
     for name, value in dict(spec.get("parameters", {})).items():
-        if name in model.parameter_names or name in model.state_variables:
+        if name in {*model.parameter_names, *model.state_variables, *model.event_names}:
             raise InputError(
                 f"{where}.parameters.{name}: '{name}' is a variable of '{model.name}'; a chain "
                 "parameter needs a name of its own (layer 2 shares layer 1's parameters)."
@@ -188,11 +188,31 @@ def load_chain(
     return Chain(tuple(drives), parameters, dims)
 
 
+def _check_tables(spec: Any, where: str) -> None:
+    if not isinstance(spec, Mapping):
+        raise InputError(f"{where} must be a table with drive = {{ input = 'expression' }}.")
+    unknown = sorted(set(spec) - {"drive", "parameters"})
+    if unknown:
+        raise InputError(
+            f"{where} has no entry {', '.join(map(repr, unknown))}; its entries: drive, parameters."
+        )
+    drive = spec.get("drive")
+    if not isinstance(drive, Mapping) or not drive:
+        raise InputError(
+            f"{where}.drive must name at least one input of layer 2 and its expression, e.g. "
+            'drive = { I = "100 * uA/cm**2 * (v > 70 * mV)" }.'
+        )
+    if not isinstance(spec.get("parameters", {}), Mapping):
+        raise InputError(f"{where}.parameters must be a table, e.g. parameters = {{ W = 1e5 }}.")
+
+
 def _parse(text: str, what: str) -> ast.Expression:
+    if len(text) > 1000:
+        raise InputError(f"{what}: an expression of {len(text)} characters; keep it under 1000.")
     try:
         tree = ast.parse(text, mode="eval")
-    except SyntaxError as exc:
-        raise InputError(f"{what} = {text!r} is not an expression: {exc.msg}.") from None
+    except (SyntaxError, RecursionError, MemoryError, ValueError) as exc:
+        raise InputError(f"{what} = {text!r} is not an expression: {exc}.") from None
     for node in ast.walk(tree):
         allowed = (
             ast.Expression,
@@ -216,11 +236,31 @@ def _parse(text: str, what: str) -> ast.Expression:
             )
         if isinstance(node, ast.Compare) and len(node.ops) != 1:
             raise InputError(f"{what} = {text!r}: write one comparison at a time.")
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
+            exponent = node.right
+            if isinstance(exponent, ast.UnaryOp):
+                exponent = exponent.operand
+            if not (isinstance(exponent, ast.Constant) and isinstance(exponent.value, int | float)):
+                raise InputError(
+                    f"{what} = {text!r}: an exponent must be a number (its units would "
+                    "depend on a value otherwise)."
+                )
     return tree
 
 
+def _constant(node: ast.AST, names: Mapping[str, Any]) -> bool:
+    """Whether ``node`` holds only numbers and units (no variable of ``names``)."""
+    return all(
+        not isinstance(n, ast.Name) or (n.id not in names and n.id in DEFAULT_UNITS)
+        for n in ast.walk(node)
+    ) and not any(isinstance(n, ast.Compare) for n in ast.walk(node))
+
+
 def _evaluate(node: ast.AST, names: Mapping[str, Any], *, si: bool) -> Any:
-    """The value of an expression tree; ``si``: units are their SI scale (plain floats)."""
+    """The value of an expression tree; ``si``: plain SI floats, a subtree of numbers and
+    units computed with Brian2's units first (``100 * uA/cm**2`` is exactly Brian2's)."""
+    if si and not isinstance(node, ast.Constant) and _constant(node, names):
+        return float(_evaluate(node, names, si=False))
     if isinstance(node, ast.Constant):
         assert isinstance(node.value, int | float)  # _parse admits numbers only
         return float(node.value)

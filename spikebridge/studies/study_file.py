@@ -613,9 +613,9 @@ def _model_entry(
         parameters[name] = _si(value, model.dim(name), f"{where}.parameters.{name}")
     layer2 = entry.get("layer2")
     chain_names = (
-        chain_parameter_names(layer2, model) - set(model.parameter_names)
-        if isinstance(layer2, Mapping)
-        else set()
+        set()
+        if layer2 is None
+        else chain_parameter_names(layer2, model, f"{where}.layer2") - set(model.parameter_names)
     )
     frees: list[FreeParameter] = []
     dims: dict[str, Dimension] = {}
@@ -627,6 +627,12 @@ def _model_entry(
     if layer2 is not None:
         chain_free = {k: d for k, d in dims.items() if k in chain_names}
         chain = load_chain(layer2, model, f"{where}.layer2", parse_quantity, chain_free)
+        overridden = sorted({d.target for d in chain.drives} & ({*parameters, *dims}))
+        if overridden:
+            raise InputError(
+                f"{where}.layer2.drive drives {', '.join(overridden)}, which {where} also fixes "
+                "or fits: layer 2 would not have that value. Drive another input of the model."
+            )
     if free and not frees:
         raise InputError(f"{where} has no free parameter; give e.g. free.tau_m = {{...}}.")
     fixed_and_free = set(parameters) & {f.name for f in frees}
