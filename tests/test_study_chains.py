@@ -237,6 +237,13 @@ def test_a_drive_may_not_override_a_fixed_or_fitted_parameter_nor_be_infinite() 
         simulate_entry(study, study.reference, current, engine="torch", device="cpu")
 
 
+def test_an_entrys_own_step_is_checked_for_its_model_on_loading() -> None:
+    data = tomllib.loads(preset_path("paper-chains").read_text())
+    data["candidates"][0]["dt"] = "0.5 ms"  # s-LIF2HH is a map defined at 1 ms
+    with pytest.raises(InputError, match=r"candidates\[0\]\.dt: .*discrete-time map"):
+        study_from_dict(data)
+
+
 def test_chains_are_refused_where_they_cannot_be_fitted() -> None:
     data = tomllib.loads(LIF_CHAIN)
     data["optimiser"] = {"method": "adam"}

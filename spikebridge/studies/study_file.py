@@ -647,10 +647,17 @@ def _model_entry(
         parameters=parameters,
         free=tuple(frees),
         chain=chain,
-        dt_s=None
-        if "dt" not in entry
-        else positive(_si(entry["dt"], second.dim, f"{where}.dt"), f"{where}.dt"),
+        dt_s=None if "dt" not in entry else _entry_dt(entry["dt"], model, method, where),
     )
+
+
+def _entry_dt(value: Any, model: NeuronModel, method: str, where: str) -> float:
+    """An entry's own step (s), checked for its model and method on loading."""
+    dt = positive(_si(value, second.dim, f"{where}.dt"), f"{where}.dt")
+    try:
+        return model.check_dt(dt * second, method)
+    except SpikebridgeError as exc:
+        raise InputError(f"{where}.dt: {exc}") from None
 
 
 def _free_dim(
