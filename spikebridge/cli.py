@@ -14,8 +14,8 @@ spikebridge study robustness [--quick] [--out DIR] [--resume] [--nets A,B] [--am
 spikebridge study cost [--out DIR] [--no-timing] [--repeats N] [--resume]
 spikebridge study information [--quick] [--out DIR] [--epochs N] [--subset N]
                               [--encoders A,B] [--resume]
-spikebridge train NET [--dataset D] [--epochs N] [--subset N] [--seed S] [--device cpu|cuda]
-                      --out DIR [--resume]
+spikebridge train NET [--rule backprop|forward-forward] [--dataset D] [--epochs N] [--subset N]
+                      [--seed S] [--device cpu|cuda] --out DIR [--resume]
 spikebridge validate CHECKPOINT [--engine brian2] [--device D] [--samples N] [--export FILE]
                       [--nir FILE] [--json]
 spikebridge cost [--json] [--timing]
@@ -35,12 +35,16 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from .checks import cli_count, cli_index, cli_non_negative, cli_positive
 from .errors import InputError, SpikebridgeError
 from .network_commands import add_network_commands
 from .nir_commands import add_nir_commands
 from .study_commands import add_study_commands
+
+if TYPE_CHECKING:
+    from .learning.train import TrainConfig
 
 
 def _models(args: argparse.Namespace) -> int:
@@ -196,6 +200,9 @@ def _train(args: argparse.Namespace) -> int:
         compile=args.compile,
     )
 
+    if args.rule == "forward-forward":
+        return _train_forward_forward(args, config)
+
     def report(record: dict[str, object]) -> None:
         print(
             f"epoch {record['epoch']}: train loss {record['train_loss']:.4f}  test accuracy "
@@ -206,6 +213,29 @@ def _train(args: argparse.Namespace) -> int:
 
     train(config, args.out, resume=args.resume, progress=not args.no_progress, on_epoch=report)
     print(f"checkpoint: {args.out}/checkpoint.pt  metrics: {args.out}/metrics.json")
+    return 0
+
+
+def _train_forward_forward(args: argparse.Namespace, config: TrainConfig) -> int:
+    from .learning.forward_forward_nets import train_net_forward_forward
+
+    def report(row: dict[str, float]) -> None:
+        tasks = "  ".join(
+            f"task {k}: goodness {1 - row[f'goodness_error_task{k}']:.4f} read-out "
+            f"{1 - row[f'readout_error_task{k}']:.4f}"
+            for k in (1, 2)
+        )
+        print(
+            f"epoch {row['epoch']}: loss {row['loss']:.4f}  test accuracy {tasks}  "
+            f"({row['train_seconds']:.0f} s)",
+            flush=True,
+        )
+
+    train_net_forward_forward(config, args.out, resume=args.resume, on_epoch=report)
+    print(
+        f"checkpoint: {args.out}/checkpoint.pt  metrics: {args.out}/metrics.json  trained "
+        f"network: {args.out}/network.npz"
+    )
     return 0
 
 
@@ -342,7 +372,16 @@ def build_parser() -> argparse.ArgumentParser:
         default="multi-fashion",
         help="multi-fashion (default), multi-fashion-mnist (needs MNIST train files), multi-mnist",
     )
-    training.add_argument("--epochs", type=cli_count, default=None, help="default: the paper's 40")
+    training.add_argument(
+        "--rule",
+        choices=("backprop", "forward-forward"),
+        default="backprop",
+        help="backprop (default; the paper's) or forward-forward (layer-local, spiking nets; "
+        "spikebridge.learning.forward_forward_nets)",
+    )
+    training.add_argument(
+        "--epochs", type=cli_count, default=None, help="default: 40 (backprop), 10 (FF)"
+    )
     training.add_argument("--subset", type=cli_count, default=None, help="training composites used")
     training.add_argument(
         "--test-subset", type=cli_count, default=None, help="test composites used"

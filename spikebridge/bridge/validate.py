@@ -13,6 +13,10 @@ spiking dynamics alone:
   counts of the last spiking layer that are equal;
 * ``prediction_agreement``: per task, fraction of samples with the same predicted label;
 * ``accuracy_torch`` / ``accuracy_brian2``: per task, against the true labels.
+
+A checkpoint of ``spikebridge train NET --rule forward-forward`` predicts by goodness
+instead of a read-out: :func:`validate` hands it to
+:func:`~.validate_forward_forward.validate_forward_forward_checkpoint`.
 """
 
 from __future__ import annotations
@@ -26,7 +30,8 @@ import torch
 
 from ..checks import count, index
 from ..errors import InputError
-from ..learning.checkpoint import load_trained
+from ..learning.checkpoint import checkpoint_format, load_trained
+from ..learning.forward_forward_spiking import KIND as FORWARD_FORWARD
 from ..learning.train import run_test_data
 from ..nets import SpikingConv, SpikingFC
 from ..nets.specs import IMAGE_SIZE
@@ -107,6 +112,14 @@ def validate(
     description (a network file); ``nir`` the NIR graph of a LIF network."""
     samples = count(samples, "samples")
     threads = index(threads, "threads")
+    if checkpoint_format(checkpoint) == FORWARD_FORWARD:
+        if nir is not None or threads:
+            raise InputError("--nir and threads apply to backpropagation checkpoints.")
+        from .validate_forward_forward import validate_forward_forward_checkpoint
+
+        return validate_forward_forward_checkpoint(
+            checkpoint, device=device, samples=samples, export=export
+        )
     net, data = load_trained(checkpoint, dtype=torch.float64)
     config = data["config"]
     spec = net.spec

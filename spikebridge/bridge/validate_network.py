@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -25,7 +26,7 @@ from ..errors import InputError
 from ..network.description import Network
 from ..network.plan import NetworkPlan, plan_network
 from ..network.result import NetworkResult
-from ..network.run import prepare_run
+from ..network.run import NetworkRun, prepare_run
 
 
 def _per_trial(result: NetworkResult, population: str) -> np.ndarray:
@@ -33,6 +34,81 @@ def _per_trial(result: NetworkResult, population: str) -> np.ndarray:
     events = [k for k in result.spikes if k.partition(".")[0] == population]
     return np.concatenate(
         [result.spike_counts(population, key.partition(".")[2]) for key in events], axis=1
+    )
+
+
+@dataclass(frozen=True)
+class BothEngines:
+    """One run on Brian2 and on the torch engine, and which trials gave identical rasters."""
+
+    run: NetworkRun
+    brian2: NetworkResult
+    torch: NetworkResult
+    identical: np.ndarray  # [trials] booleans
+    device: str
+    dtype: str
+    synapses: str
+    seconds: tuple[float, float]
+
+    def report(self) -> dict[str, Any]:
+        """The run's settings, raster agreement, spike totals and wall times (JSON-ready)."""
+        return {
+            "network": self.run.plan.name,
+            "device": self.device,
+            "dtype": self.dtype,
+            "torch_synapses": self.synapses,
+            "samples": self.run.trials,
+            "n_steps": self.run.n_steps,
+            "spike_train_agreement": float(self.identical.mean()),
+            "spikes_brian2": int(sum(len(v) for v in self.brian2.spikes.values())),
+            "spikes_torch": int(sum(len(v) for v in self.torch.spikes.values())),
+            "brian2_seconds": self.seconds[0],
+            "torch_seconds": self.seconds[1],
+        }
+
+
+def run_both_engines(
+    plan: NetworkPlan,
+    inputs: Mapping[str, Any],
+    *,
+    n_steps: int | None = None,
+    samples: int | None = None,
+    device: str = "cpp_standalone",
+    dtype: str = "float64",
+    synapses: str = "event",
+    record: tuple[str, ...] = (),
+) -> BothEngines:
+    """The first ``samples`` trials of ``inputs`` (one array per source or drive, trials
+    first) on Brian2 (back to back) and on the torch engine (a batch)."""
+    from ..brian.network import run_network_brian2
+    from ..torch.network import run_network_torch
+
+    given = {k: np.asarray(v) for k, v in inputs.items()}
+    sizes = {len(v) for v in given.values()}
+    if len(sizes) != 1:
+        raise InputError(f"Every input needs the same number of samples, got {sorted(sizes)}.")
+    available = sizes.pop()
+    samples = available if samples is None else count(samples, "samples")
+    if samples > available:
+        raise InputError(
+            f"samples must be from 1 to {available} (the inputs given), got {samples}."
+        )
+    trial_inputs = {k: v[:samples] for k, v in given.items()}
+    run = prepare_run(plan, n_steps=n_steps, trials=samples, inputs=trial_inputs, record=record)
+    began = time.perf_counter()
+    brian = run_network_brian2(run, device=device, dtype=dtype)
+    brian_seconds = time.perf_counter() - began
+    began = time.perf_counter()
+    other = run_network_torch(run, dtype=dtype, synapses=synapses)
+    torch_seconds = time.perf_counter() - began
+    identical = np.ones(samples, dtype=bool)
+    for key in brian.spikes:
+        for trial in range(samples):
+            a = brian.spikes[key][brian.spikes[key][:, 0] == trial]
+            b = other.spikes[key][other.spikes[key][:, 0] == trial]
+            identical[trial] &= np.array_equal(a, b)
+    return BothEngines(
+        run, brian, other, identical, device, dtype, synapses, (brian_seconds, torch_seconds)
     )
 
 
@@ -49,47 +125,19 @@ def validate_network(
     synapses: str = "event",
 ) -> dict[str, Any]:
     """Run ``samples`` trials (default: all given) on both engines and compare; JSON-ready."""
-    from ..brian.network import run_network_brian2
-    from ..torch.network import run_network_torch
-
     plan = network if isinstance(network, NetworkPlan) else plan_network(network)
-    given = {k: np.asarray(v) for k, v in inputs.items()}
-    sizes = {len(v) for v in given.values()}
-    if len(sizes) != 1:
-        raise InputError(f"Every input needs the same number of samples, got {sorted(sizes)}.")
-    available = sizes.pop()
-    samples = available if samples is None else count(samples, "samples")
-    if samples > available:
-        raise InputError(
-            f"samples must be from 1 to {available} (the inputs given), got {samples}."
-        )
-    trial_inputs = {k: v[:samples] for k, v in given.items()}
-    run = prepare_run(plan, n_steps=n_steps, trials=samples, inputs=trial_inputs)
-    began = time.perf_counter()
-    brian = run_network_brian2(run, device=device, dtype=dtype)
-    brian_seconds = time.perf_counter() - began
-    began = time.perf_counter()
-    other = run_network_torch(run, dtype=dtype, synapses=synapses)
-    torch_seconds = time.perf_counter() - began
-    identical = np.ones(samples, dtype=bool)
-    for key in brian.spikes:
-        for trial in range(samples):
-            a = brian.spikes[key][brian.spikes[key][:, 0] == trial]
-            b = other.spikes[key][other.spikes[key][:, 0] == trial]
-            identical[trial] &= np.array_equal(a, b)
-    report: dict[str, Any] = {
-        "network": plan.name,
-        "device": device,
-        "dtype": dtype,
-        "torch_synapses": synapses,
-        "samples": samples,
-        "n_steps": run.n_steps,
-        "spike_train_agreement": float(identical.mean()),
-        "spikes_brian2": int(sum(len(v) for v in brian.spikes.values())),
-        "spikes_torch": int(sum(len(v) for v in other.spikes.values())),
-        "brian2_seconds": brian_seconds,
-        "torch_seconds": torch_seconds,
-    }
+    both = run_both_engines(
+        plan,
+        inputs,
+        n_steps=n_steps,
+        samples=samples,
+        device=device,
+        dtype=dtype,
+        synapses=synapses,
+    )
+    brian, other = both.brian2, both.torch
+    samples = both.run.trials
+    report: dict[str, Any] = both.report()
     if readout is not None:
         if readout not in plan.populations:
             raise InputError(

@@ -62,6 +62,18 @@ def read_checkpoint(
     return data
 
 
+def checkpoint_format(path: str | Path) -> str | None:
+    """The format tag of the checkpoint at ``path`` (or in its folder); None for a file
+    without one (reading it with :func:`read_checkpoint` then says what is wrong)."""
+    path = Path(path)
+    path = path / "checkpoint.pt" if path.is_dir() else path
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception:
+        return None
+    return data.get("format") if isinstance(data, dict) else None
+
+
 def load_trained(
     path: str | Path, dtype: torch.dtype | None = None
 ) -> tuple[MultiTaskNet, dict[str, Any]]:

@@ -47,8 +47,8 @@ from ..checks import count, index, non_negative, optional_count, positive
 from ..errors import InputError
 from ..io import write_json
 from .checkpoint import read_checkpoint, save_checkpoint
+from .label_embedding import CLASSES, embed_labels, wrong_labels
 
-CLASSES = 10
 KIND = "spikebridge-forward-forward-checkpoint"
 
 
@@ -108,23 +108,6 @@ class _ReLUFullGrad(torch.autograd.Function):
 def rms_normalise(z: Tensor) -> Tensor:
     """``z / (sqrt(mean(z^2)) + 1e-8)`` along the last axis: the orientation alone."""
     return z / (torch.sqrt(torch.mean(z**2, dim=-1, keepdim=True)) + 1e-8)
-
-
-def embed_labels(images: Tensor, labels: Tensor | None) -> Tensor:
-    """Flattened images ``[B, 784]`` with the first 10 pixels replaced by the one-hot
-    ``labels`` (``None``: the neutral 0.1 each)."""
-    out = images.flatten(1).clone()
-    if labels is None:
-        out[:, :CLASSES] = 1.0 / CLASSES
-    else:
-        out[:, :CLASSES] = F.one_hot(labels, CLASSES).to(out.dtype)
-    return out
-
-
-def wrong_labels(labels: Tensor, generator: torch.Generator) -> Tensor:
-    """A label per sample drawn uniformly from the nine that are not its own."""
-    shift = torch.randint(1, CLASSES, labels.shape, generator=generator)
-    return (labels + shift) % CLASSES
 
 
 class FFNet(nn.Module):
