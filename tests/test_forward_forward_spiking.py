@@ -22,11 +22,11 @@ from spikebridge.learning.forward_forward_spiking import (
     preset_network,
     train_spiking_forward_forward,
 )
-from spikebridge.network import Dense, Projection, Synapse, ValueSource
+from spikebridge.network import Dense, Network, Projection, Synapse, ValueSource
 from spikebridge.torch.network import SpikingNetwork
 
 
-def _small(model: str = "lif_dl", widths: tuple[int, ...] = (12, 9), seed: int = 0) -> object:
+def _small(model: str = "lif_dl", widths: tuple[int, ...] = (12, 9), seed: int = 0) -> Network:
     torch.manual_seed(seed)
     return preset_network(model, widths, steps=6)
 
@@ -35,9 +35,9 @@ def _small(model: str = "lif_dl", widths: tuple[int, ...] = (12, 9), seed: int =
 def test_the_layer_chain_computes_what_the_whole_network_computes(model: str) -> None:
     network = _small(model, (30, 20, 10))
     images = torch.rand(5, 784, dtype=torch.float64) * 3
-    whole = SpikingNetwork(network, dtype=torch.float64)  # type: ignore[arg-type]
+    whole = SpikingNetwork(network, dtype=torch.float64)
     expected = whole({"image": images}, n_steps=6).spikes
-    runs = LayerwiseNetwork(network, dtype=torch.float64)(images, 6)  # type: ignore[arg-type]
+    runs = LayerwiseNetwork(network, dtype=torch.float64)(images, 6)
     assert sum(float(r.spikes.detach().sum()) for r in runs) > 20  # the layers fire
     for run, name in zip(runs, ("layer1", "layer2", "layer3"), strict=True):
         assert torch.equal(run.spikes, expected[name]), name
@@ -46,7 +46,7 @@ def test_the_layer_chain_computes_what_the_whole_network_computes(model: str) ->
 def test_no_gradient_crosses_a_layer_and_the_loss_is_the_hand_computed_one() -> None:
     network = _small()
     config = SpikingFFConfig(steps=6)
-    net = SpikingFFNet(network, config)  # type: ignore[arg-type]
+    net = SpikingFFNet(network, config)
     pos, neg = torch.rand(4, 784) * 2, torch.rand(4, 784) * 2
     losses, _ = net.losses(pos, neg)
     first = list(net.layers.layers[0].parameters())
@@ -66,11 +66,11 @@ def test_no_gradient_crosses_a_layer_and_the_loss_is_the_hand_computed_one() -> 
 
 def test_membrane_goodness_is_the_squared_mean_membrane() -> None:
     network = _small()
-    net = SpikingFFNet(network, SpikingFFConfig(steps=6, goodness="membrane"))  # type: ignore[arg-type]
+    net = SpikingFFNet(network, SpikingFFConfig(steps=6, goodness="membrane"))
     x = torch.rand(3, 784)
     run = net.runs(x)[0]
     assert run.membrane is not None and run.membrane.shape == (6, 3, 12)
-    whole = SpikingNetwork(network, dtype=torch.float32)  # type: ignore[arg-type]
+    whole = SpikingNetwork(network, dtype=torch.float32)
     u = whole({"image": x}, n_steps=6, record=("layer1.u",)).traces["layer1.u"]
     assert torch.allclose(goodness(run, "membrane"), u.mean(0).pow(2).sum(-1))
 
@@ -127,15 +127,15 @@ def test_a_resumed_run_equals_the_uninterrupted_one(
 def test_networks_that_cannot_be_trained_layer_by_layer_are_refused() -> None:
     network = _small()
     with pytest.raises(InputError, match="schedule='layered'"):
-        check_feed_forward(replace(network, schedule="brian2"))  # type: ignore[arg-type]
+        check_feed_forward(replace(network, schedule="brian2"))
     back = Projection(
         "back", "layer2", "layer1", Synapse("w : 1", on_pre="I_post += w"), Dense(), weights=0.1
     )
     with pytest.raises(InputError, match="not forward"):
-        check_feed_forward(replace(network, projections=(*network.projections, back)))  # type: ignore[attr-defined]
+        check_feed_forward(replace(network, projections=(*network.projections, back)))
     extra = ValueSource("other", 3)
     with pytest.raises(InputError, match="exactly one"):
-        check_feed_forward(replace(network, sources=(*network.sources, extra)))  # type: ignore[attr-defined]
+        check_feed_forward(replace(network, sources=(*network.sources, extra)))
     torch.manual_seed(0)
     multi = ff_network("s_lif2hh_dl", (6, 5), steps=4)
     with pytest.raises(InputError, match="single-event model"):
@@ -143,7 +143,7 @@ def test_networks_that_cannot_be_trained_layer_by_layer_are_refused() -> None:
     with pytest.raises(InputError, match="goodness must be one of"):
         SpikingFFConfig(goodness="rate")
     with pytest.raises(InputError, match="prediction_layers names layer 3"):
-        SpikingFFNet(network, SpikingFFConfig(prediction_layers=(3,)))  # type: ignore[arg-type]
+        SpikingFFNet(network, SpikingFFConfig(prediction_layers=(3,)))
 
 
 @pytest.mark.standalone

@@ -1,0 +1,127 @@
+"""Adder synapses: the forward and the paper's gradients against the reference code's
+broadcast formulation, the adaptive gradient scaling, the binary-spike identity, the
+convolution's geometry, LeNet-5-BN's operation counts, and learning."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from spikebridge.cost.layer_ops import layer_operations
+from spikebridge.errors import InputError
+from spikebridge.nets.lenet import lenet5_bn
+from spikebridge.torch.adder import AdderConv2d, AdderLinear, adder, binary_equivalent
+
+
+def _reference(x: torch.Tensor, w: torch.Tensor, g: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """huawei-noah/AdderNet's adder.py written out: output, dW = sum (X - W) g,
+    dX = sum -HT(X - W) g, over the broadcast [B, O, K] differences."""
+    diff = x[:, None, :] - w[None, :, :]
+    return (
+        -diff.abs().sum(-1),
+        (diff * g[:, :, None]).sum(0),
+        (-diff.clamp(-1, 1) * g[:, :, None]).sum(1),
+    )
+
+
+def test_the_adder_and_its_gradients_are_the_reference_codes() -> None:
+    torch.manual_seed(0)
+    x = (torch.randn(11, 7, dtype=torch.float64) * 1.5).requires_grad_()
+    w = torch.randn(5, 7, dtype=torch.float64, requires_grad=True)
+    g = torch.randn(11, 5, dtype=torch.float64)
+    y = adder(x, w, eta=None)
+    y.backward(g)
+    expected, dw, dx = _reference(x.detach(), w.detach(), g)
+    assert torch.allclose(y, expected, atol=1e-12)
+    assert torch.allclose(w.grad, dw, atol=1e-12)  # type: ignore[arg-type]
+    assert torch.allclose(x.grad, dx, atol=1e-12)  # type: ignore[arg-type]
+    # the input gradient is clipped: not the true gradient sign(w - x) summed
+    assert not torch.allclose(
+        dx, (-(x.detach()[:, None] - w.detach()[None]).sign() * g[:, :, None]).sum(1)
+    )
+
+
+def test_the_adaptive_scaling_gives_each_layer_gradient_the_norm_eta_sqrt_k() -> None:
+    torch.manual_seed(1)
+    x, w = torch.randn(8, 6), torch.randn(4, 6, requires_grad=True)
+    adder(x, w, eta=0.2).pow(2).sum().backward()
+    assert float(torch.linalg.vector_norm(w.grad)) == pytest.approx(0.2 * math.sqrt(24), rel=1e-5)
+    unscaled = w.detach().clone().requires_grad_()
+    adder(x, unscaled, eta=None).pow(2).sum().backward()
+    cosine = F.cosine_similarity(w.grad.flatten(), unscaled.grad.flatten(), dim=0)  # type: ignore[union-attr]
+    assert float(cosine) == pytest.approx(1.0, abs=1e-6)
+
+
+def test_on_binary_spikes_an_adder_layer_is_an_add_only_linear_layer() -> None:
+    torch.manual_seed(2)
+    w = torch.randn(30, 50) * 0.8
+    spikes = (torch.rand(64, 50) < 0.3).float()
+    weight, bias = binary_equivalent(w)
+    assert float(weight.abs().max()) <= 1.0
+    assert torch.allclose(adder(spikes, w), spikes @ weight.T + bias, atol=1e-5)
+    graded = torch.rand(64, 50)  # graded inputs: no such identity
+    assert not torch.allclose(adder(graded, w), graded @ weight.T + bias, atol=1e-2)
+
+
+@pytest.mark.parametrize(("stride", "padding"), [(1, 0), (1, 2), (2, 1)])
+def test_the_adder_convolution_has_the_geometry_of_conv2d(stride: int, padding: int) -> None:
+    torch.manual_seed(3)
+    layer = AdderConv2d(3, 4, 3, stride=stride, padding=padding, eta=None).double()
+    x = torch.randn(2, 3, 9, 8, dtype=torch.float64)
+    y = layer(x)
+    shape = F.conv2d(
+        x, torch.zeros(4, 3, 3, 3, dtype=torch.float64), stride=stride, padding=padding
+    ).shape
+    assert y.shape == shape
+    # one output by hand: minus the L1 distance of its patch to its filter
+    padded = F.pad(x, (padding,) * 4)
+    patch = padded[1, :, stride : stride + 3, stride : stride + 3]
+    assert float(y[1, 2, 1, 1]) == pytest.approx(-float((patch - layer.weight[2]).abs().sum()))
+    assert AdderLinear(5, 3)(torch.randn(2, 4, 5)).shape == (2, 4, 3)
+    with pytest.raises(InputError, match="inputs \\[B, K\\]"):
+        adder(torch.zeros(2, 3), torch.zeros(4, 5))
+
+
+def test_lenet5_bn_counts_additions_instead_of_multiplications() -> None:
+    cnn = layer_operations(lenet5_bn("multiply"), (1, 28, 28))
+    add = layer_operations(lenet5_bn("adder"), (1, 28, 28))
+    # 5x5 convs 1->6 (pad 2, 28x28 out) and 6->16 (10x10 out), fc 400-120-84-10
+    expected = 25 * 6 * 784 + 150 * 16 * 100 + 400 * 120 + 120 * 84 + 84 * 10
+    assert cnn["mul"] == cnn["add"] == expected == 416_520
+    assert add["mul"] == 0 and add["add"] == 2 * expected
+    assert [v["fan_in"] for v in add["layers"].values()] == [25, 150, 400, 120, 84]
+    with pytest.raises(InputError, match="synapse must be one of"):
+        lenet5_bn("xnor")
+
+
+def test_adder_lenet_learns_fashion_mnist() -> None:
+    """2,000 images, 16 steps of SGD: the accuracy on 500 others leaves chance (0.1) clearly."""
+    from spikebridge.data.sources import load_split
+
+    images, labels = load_split("fashion-mnist", "train")
+    x = torch.from_numpy((images[:2500].astype(np.float32) / 255.0 - 0.286) / 0.353)[:, None]
+    y = torch.from_numpy(labels[:2500].astype(np.int64))
+    torch.manual_seed(0)
+    net = lenet5_bn("adder")
+    optimiser = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9)
+    for step in range(16):
+        chosen = slice(step * 125, (step + 1) * 125)
+        loss = F.cross_entropy(net(x[chosen]), y[chosen])
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+    with torch.no_grad():  # batch-norm statistics of the trained net (16 steps are few)
+        for module in net.modules():
+            if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
+                module.reset_running_stats()
+                module.momentum = None  # a cumulative average
+        for start in range(0, 2000, 500):
+            net(x[start : start + 500])
+    net.eval()
+    with torch.no_grad():
+        accuracy = float((net(x[2000:]).argmax(-1) == y[2000:]).float().mean())
+    assert accuracy > 0.2, accuracy  # measured 0.32
