@@ -202,6 +202,8 @@ def _train(args: argparse.Namespace) -> int:
 
     if args.rule == "forward-forward":
         return _train_forward_forward(args, config)
+    if args.goodness is not None:
+        raise InputError("--goodness applies to --rule forward-forward.")
 
     def report(record: dict[str, object]) -> None:
         print(
@@ -231,7 +233,9 @@ def _train_forward_forward(args: argparse.Namespace, config: TrainConfig) -> int
             flush=True,
         )
 
-    train_net_forward_forward(config, args.out, resume=args.resume, on_epoch=report)
+    train_net_forward_forward(
+        config, args.out, resume=args.resume, goodness=args.goodness or "membrane", on_epoch=report
+    )
     print(
         f"checkpoint: {args.out}/checkpoint.pt  metrics: {args.out}/metrics.json  trained "
         f"network: {args.out}/network.npz"
@@ -378,6 +382,12 @@ def build_parser() -> argparse.ArgumentParser:
         default="backprop",
         help="backprop (default; the paper's) or forward-forward (layer-local, spiking nets; "
         "spikebridge.learning.forward_forward_nets)",
+    )
+    training.add_argument(
+        "--goodness",
+        choices=("membrane", "spike_count"),
+        default=None,
+        help="forward-forward goodness: squared mean membranes (default) or spike counts",
     )
     training.add_argument(
         "--epochs", type=cli_count, default=None, help="default: 40 (backprop), 10 (FF)"

@@ -164,6 +164,7 @@ def test_train_and_validate_a_paper_net_by_forward_forward_from_the_command_line
     assert "task 1: goodness" in printed and "network.npz" in printed
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["about"]["net"] == "lif-fc" and metrics["config"]["steps"] == 15
+    assert metrics["config"]["goodness"] == "membrane"  # the paper nets' default
     assert {"goodness_error_task1", "readout_error_task2"} <= set(metrics["epochs"][0])
     exported = tmp_path / "trained.npz"
     assert main(["validate", str(out), "--samples", "6", "--export", str(exported),
@@ -185,3 +186,5 @@ def test_train_and_validate_a_paper_net_by_forward_forward_from_the_command_line
         main(["train", "lif-fc", "--rule", "hebbian", "--out", str(tmp_path / "x")])
     assert main(["train", "cnn", "--rule", "forward-forward", "--out", str(tmp_path / "y")]) == 2
     assert "no spiking layer" in capsys.readouterr().err
+    assert main(["train", "lif-fc", "--goodness", "membrane", "--out", str(tmp_path / "z")]) == 2
+    assert "--goodness applies to --rule forward-forward" in capsys.readouterr().err
