@@ -14,7 +14,9 @@ import torch.nn.functional as F
 from spikebridge.cost.layer_ops import layer_operations
 from spikebridge.errors import InputError
 from spikebridge.nets.lenet import lenet5_bn
+from spikebridge.network import Dense, Network, Population, Projection, Synapse, ValueSource
 from spikebridge.torch.adder import AdderConv2d, AdderLinear, adder, binary_equivalent
+from spikebridge.torch.network import SpikingNetwork
 
 
 def _reference(x: torch.Tensor, w: torch.Tensor, g: torch.Tensor) -> tuple[torch.Tensor, ...]:
@@ -125,3 +127,58 @@ def test_adder_lenet_learns_fashion_mnist() -> None:
     with torch.no_grad():
         accuracy = float((net(x[2000:]).argmax(-1) == y[2000:]).float().mean())
     assert accuracy > 0.2, accuracy  # measured 0.32
+
+
+def _adder_network(trainable: bool = True) -> Network:
+    from brian2 import ms
+
+    rng = np.random.default_rng(0)
+    return Network(
+        "adder_net",
+        1 * ms,
+        (Population("out", "lif_dl", 12, parameters={"decay": 0.9, "theta": 1.0}),),
+        (ValueSource("x", 20),),
+        (
+            Projection(
+                "adder",
+                "x",
+                "out",
+                Synapse("w : 1\nI_post = 0.05*(0.45 - abs(x_pre - w)) : 1 (summed)"),
+                Dense(),
+                weights=rng.random((20, 12)),
+                trainable=trainable,
+            ),
+        ),
+        schedule="layered",
+        duration=12 * ms,
+    )
+
+
+@pytest.mark.standalone
+def test_an_adder_projection_runs_alike_in_brian2_and_on_both_torch_deliveries() -> None:
+    """A summed synaptic variable ``A + B*abs(x_pre - w)``: Brian2 runs it as written, the
+    torch engine per synapse (event) or as the adder op (matrix); every spike equal."""
+    from spikebridge.bridge import validate_network
+
+    inputs = {"x": np.random.default_rng(1).random((6, 20))}
+    network = _adder_network()
+    matrix = SpikingNetwork(network, synapses="matrix", dtype=torch.float64)
+    assert "_0A_adder(" in matrix.network_step("matrix", frozenset()).prepare_source
+    for synapses in ("event", "matrix"):
+        report = validate_network(network, inputs, synapses=synapses)
+        assert 20 < report["spikes_brian2"] < 6 * 12 * 12, report  # some, not all, fire
+        assert report["spike_train_agreement"] == 1.0, (synapses, report)
+
+
+def test_an_adder_projection_trains_with_the_papers_gradient() -> None:
+    network = _adder_network()
+    x = torch.from_numpy(np.random.default_rng(2).random((5, 20)))
+    net = SpikingNetwork(network, synapses="matrix", dtype=torch.float64)
+    current = net({"x": x}, n_steps=2, record=("out.I",)).traces["out.I"][0]
+    g = torch.randn_like(current)
+    (weight,) = torch.autograd.grad(current, [net.adder__W], g)
+    w = net.adder__W.detach().T.clone().requires_grad_()  # [O, K]
+    # sum over synapses of 0.05 (0.45 - |x - w|) = 20 * 0.0225 + 0.05 adder(x, w)
+    assert torch.allclose(current, 20 * 0.0225 + 0.05 * adder(x, w.detach()))
+    (reference,) = torch.autograd.grad(0.05 * adder(x, w), [w], g)  # the paper's, scaled
+    assert torch.allclose(weight, reference.T)

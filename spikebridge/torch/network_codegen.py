@@ -68,6 +68,7 @@ from brian2.parsing.sympytools import str_to_sympy, sympy_to_str
 
 from ..brian.network_program import NetworkBlock, NetworkProgram
 from ..errors import InputError
+from ..network.connectivity import Dense
 from ..network.plan import SOURCE_VARIABLE, NetworkPlan, ProjectionPlan
 from . import functions as F
 from . import synapse_ops
@@ -893,6 +894,104 @@ class _Generator:
         changed = self._conditional(block, stmt.var, f"{full} {sign} {value}", full)
         self.out.add(f"{full} = {changed}")
 
+    # -- adder forms -----------------------------------------------------------------------------
+    def _adder_form(
+        self,
+        block: NetworkBlock,
+        projection: ProjectionPlan,
+        roles: Mapping[str, tuple[str, str, str]],
+        stmt: Statement,
+    ) -> tuple[str, str, str] | None:
+        """``(A, B, P)`` if a dense projection's summed expression is ``A + B * abs(P - w)``
+        (or ``abs(w - P)``) with constants A, B and P of presynaptic values and constants: an
+        adder synapse, whose sum over the synapses is ``n_pre A - B adder(P, W)``."""
+        if not isinstance(projection.description.connectivity, Dense) or projection.weight is None:
+            return None
+        if projection.weight in self.program.synaptic_writes.get(projection.name, ()):
+            return None  # plastic weights
+        if projection.bias_index is not None:
+            return None  # the bias synapses would take the same expression
+        assert block.code is not None
+        try:
+            expr = sympy.expand(str_to_sympy(stmt.expr, block.code.variables))
+        except Exception:
+            return None
+        weight = sympy.Symbol(projection.weight, real=True)
+        weight = next((s for s in expr.free_symbols if str(s) == projection.weight), weight)
+
+        def kinds(part: Any) -> set[str]:
+            return {roles[str(n)][0] if str(n) in roles else "const" for n in part.free_symbols}
+
+        terms = sympy.Add.make_args(expr)
+        absolute = [t for t in terms if t.has(sympy.Abs)]
+        if len(absolute) != 1:
+            return None
+        rest = sympy.Add(*(t for t in terms if t is not absolute[0]))
+        factors = sympy.Mul.make_args(absolute[0])
+        inner = [f for f in factors if isinstance(f, sympy.Abs)]
+        coefficient = sympy.Mul(*(f for f in factors if not isinstance(f, sympy.Abs)))
+        if len(inner) != 1 or kinds(coefficient) - {"const"} or kinds(rest) - {"const"}:
+            return None
+        argument = sympy.expand(inner[0].args[0])
+        slope = argument.coeff(weight)
+        offset = sympy.expand(argument - slope * weight)
+        if slope not in (1, -1) or offset.has(weight) or kinds(offset) - {"const", "pre"}:
+            return None
+        presynaptic = offset if slope == -1 else -offset  # |P - w| = |w - P|
+
+        def text(part: Any) -> str:
+            return str(sympy_to_str(part))
+
+        return text(rest), text(coefficient), text(presynaptic)
+
+    def _adder_function(self, projection: ProjectionPlan) -> str:
+        """A function ``f(x, W)``: minus the L1 distances of ``x`` ``[*, n_pre]`` to the
+        columns of ``W`` ``[n_pre, n_post]`` (:func:`spikebridge.torch.adder.adder`, with its
+        gradients)."""
+        from .adder import adder
+
+        name = f"_0A_{projection.name}"
+        if name in self.namespace:
+            return name
+        n_pre, n_post = projection.synapses.n_pre, projection.synapses.n_post
+
+        def distances(x: Any, weight: torch.Tensor) -> torch.Tensor:
+            x = torch.as_tensor(x, dtype=weight.dtype, device=weight.device)
+            x = x.expand(n_pre) if x.dim() == 0 else x[..., :n_pre]
+            lead = x.shape[:-1]
+            y = adder(x.reshape(-1, n_pre), weight.transpose(0, 1))
+            return y.reshape(*lead, n_post)
+
+        self.namespace[name] = distances
+        self.linear.append(projection.name)
+        return name
+
+    def _render_adder(
+        self,
+        block: NetworkBlock,
+        projection: ProjectionPlan,
+        roles: Mapping[str, tuple[str, str, str]],
+        form: tuple[str, str, str],
+    ) -> None:
+        assert block.code is not None
+        rest, coefficient, presynaptic = form
+        names = _identifiers(presynaptic)
+        full_names = {
+            k: self._read_name(projection, v)
+            for k, v in roles.items()
+            if v[0] == "pre" and k in names
+        }
+        renderer = TorchRenderer(block.code.variables, full_names)
+        distances = self._adder_function(projection)
+        weight = self._full(projection.name, "W", "weight")
+        value = (
+            f"- ({renderer.render_expr(coefficient)}) * "
+            f"{distances}({renderer.render_expr(presynaptic)}, {weight})"
+        )
+        if rest != "0":
+            value = f"{projection.synapses.n_pre} * ({renderer.render_expr(rest)}) {value}"
+        self.out.add(f"_0sum = {value}")
+
     def _invariant(self, block: NetworkBlock, roles: Mapping[str, tuple[str, str, str]]) -> bool:
         """Whether a summed block reads only constant values over a trial: synaptic
         parameters no code writes, value and constant sources, constants (not ``t``)."""
@@ -966,6 +1065,12 @@ class _Generator:
             self._render_linear(block, projection, roles, last, form, None)
             out.add("_0sum = _0linear")
             out.add("del _0linear")
+            return
+        adder = None
+        if self.mode == "matrix" and last.var == "_synaptic_var" and not temps and side == "post":
+            adder = self._adder_form(block, projection, roles, last)
+        if adder is not None:
+            self._render_adder(block, projection, roles, adder)
             return
         locals_ = self._read(projection, roles, self._used(statements, roles, set()), None)
         renderer = TorchRenderer(block.code.variables)
