@@ -182,3 +182,59 @@ def test_an_adder_projection_trains_with_the_papers_gradient() -> None:
     assert torch.allclose(current, 20 * 0.0225 + 0.05 * adder(x, w.detach()))
     (reference,) = torch.autograd.grad(0.05 * adder(x, w), [w], g)  # the paper's, scaled
     assert torch.allclose(weight, reference.T)
+
+
+def _conv_adder_network(stride: int, padding: int) -> Network:
+    from brian2 import ms
+
+    from spikebridge.network import Conv2d
+
+    geometry = Conv2d((2, 7, 6), 3, (3, 3), stride=(stride, stride), padding=(padding, padding))
+    rng = np.random.default_rng(3)
+    return Network(
+        "adder_conv",
+        1 * ms,
+        (
+            Population(
+                "maps", "lif_dl", geometry.out_shape, parameters={"decay": 0.9, "theta": 1.0}
+            ),
+        ),
+        (ValueSource("image", (2, 7, 6)),),
+        (
+            Projection(
+                "adder",
+                "image",
+                "maps",
+                Synapse("w : 1\nI_post = 0.1*(0.45 - abs(x_pre - w)) : 1 (summed)"),
+                geometry,
+                weights=rng.random((3, 2, 3, 3)),
+                trainable=True,
+            ),
+        ),
+        schedule="layered",
+        duration=10 * ms,
+    )
+
+
+@pytest.mark.parametrize(("stride", "padding"), [(1, 1), (2, 0), (2, 2)])
+def test_an_adder_convolution_sums_over_its_synapses_only(stride: int, padding: int) -> None:
+    """The matrix form leaves the padding out, as the synapses (and Brian2) do: the summed
+    input equals the per-synapse sum, border outputs (fewer synapses) included."""
+    network = _conv_adder_network(stride, padding)
+    x = torch.from_numpy(np.random.default_rng(4).random((3, 84)))
+    traces = {}
+    for synapses in ("event", "matrix"):
+        net = SpikingNetwork(network, synapses=synapses, dtype=torch.float64)
+        traces[synapses] = net({"image": x}, n_steps=2, record=("maps.I",)).traces["maps.I"]
+    assert torch.allclose(traces["event"], traces["matrix"], atol=1e-12)
+    assert float(traces["event"].std()) > 0.01
+
+
+@pytest.mark.standalone
+def test_an_adder_convolution_runs_alike_in_brian2() -> None:
+    from spikebridge.bridge import validate_network
+
+    inputs = {"image": np.random.default_rng(5).random((4, 84)) * 1.2}
+    report = validate_network(_conv_adder_network(1, 1), inputs, synapses="matrix")
+    assert report["spikes_brian2"] > 20, report
+    assert report["spike_train_agreement"] == 1.0, report

@@ -43,17 +43,25 @@ ETA = 0.2
 
 class _AdderFunction(torch.autograd.Function):
     @staticmethod
-    def forward(ctx: Any, x: Tensor, weight: Tensor, eta: float | None) -> Tensor:
-        ctx.save_for_backward(x, weight)
+    def forward(
+        ctx: Any, x: Tensor, weight: Tensor, eta: float | None, mask: Tensor | None
+    ) -> Tensor:
+        ctx.save_for_backward(x, weight, mask)
         ctx.eta = eta
-        return -torch.cdist(x, weight, p=1.0)
+        y = -torch.cdist(x, weight, p=1.0)
+        if mask is not None:  # the masked-out entries (x = 0 there) contributed -|w|
+            y = y + (1 - mask) @ weight.abs().transpose(0, 1)
+        return y
 
     @staticmethod
-    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, Tensor | None, None]:
-        x, weight = ctx.saved_tensors
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, Tensor | None, None, None]:
+        x, weight, mask = ctx.saved_tensors
         grad_x = grad_w = None
         if ctx.needs_input_grad[1]:
-            grad_w = grad.transpose(0, 1) @ x - weight * grad.sum(0)[:, None]
+            if mask is None:  # sum_b (x_bk - w_ok) g_bo
+                grad_w = grad.transpose(0, 1) @ x - weight * grad.sum(0)[:, None]
+            else:  # over the unmasked entries: sum_b m_bk (x_bk - w_ok) g_bo
+                grad_w = grad.transpose(0, 1) @ x - weight * (grad.transpose(0, 1) @ mask)
             if ctx.eta is not None:
                 norm = torch.linalg.vector_norm(grad_w)
                 grad_w = ctx.eta * math.sqrt(grad_w.numel()) * grad_w / norm.clamp(min=1e-12)
@@ -62,18 +70,25 @@ class _AdderFunction(torch.autograd.Function):
             for o in range(weight.shape[0]):  # one [B, K] block per output: in cache, in place
                 block = (weight[o] - x).clamp_(-1.0, 1.0)
                 grad_x += block.mul_(grad[:, o : o + 1])
-        return grad_x, grad_w, None
+            if mask is not None:
+                grad_x = grad_x * mask
+        return grad_x, grad_w, None, None
 
 
-def adder(x: Tensor, weight: Tensor, eta: float | None = ETA) -> Tensor:
+def adder(x: Tensor, weight: Tensor, eta: float | None = ETA, mask: Tensor | None = None) -> Tensor:
     """``[B, O]``: minus the L1 distance of each input row ``x`` ``[B, K]`` to each weight
-    row ``weight`` ``[O, K]``, with the module docstring's gradients."""
+    row ``weight`` ``[O, K]``, with the module docstring's gradients; ``mask`` ``[B, K]``
+    (0 or 1): the distance over the entries where it is 1 only (a convolution's synapses
+    without its padding)."""
     if x.dim() != 2 or weight.dim() != 2 or x.shape[1] != weight.shape[1]:
         raise InputError(
             f"adder needs inputs [B, K] and weights [O, K]; got {tuple(x.shape)} and "
             f"{tuple(weight.shape)}."
         )
-    out = _AdderFunction.apply(x, weight, eta)
+    if mask is not None:
+        mask = mask.to(x.dtype).expand_as(x)
+        x = x * mask
+    out = _AdderFunction.apply(x, weight, eta, mask)
     assert isinstance(out, Tensor)
     return out
 

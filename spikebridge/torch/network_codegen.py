@@ -31,7 +31,9 @@ and constant terms (``g_post += w``, ``I_post = w * x_pre (summed)``) as the
 connectivity's matrix form (a matrix product, a convolution; differentiable, with a
 different order of summation) and every other statement as ``"scatter"``; the pathways of
 one projection with the same such statement (one per event of a multi-event model) become
-one matrix form of their summed spikes.
+one matrix form of their summed spikes. A dense or convolutional summed variable ``A + B *
+abs(P - w)`` (an adder synapse) becomes :func:`spikebridge.torch.adder.adder` over each
+target's synapses (a convolution's padding left out), with the adder's gradients.
 
 Three more rules:
 
@@ -68,7 +70,7 @@ from brian2.parsing.sympytools import str_to_sympy, sympy_to_str
 
 from ..brian.network_program import NetworkBlock, NetworkProgram
 from ..errors import InputError
-from ..network.connectivity import Dense
+from ..network.connectivity import Conv2d, Dense
 from ..network.plan import SOURCE_VARIABLE, NetworkPlan, ProjectionPlan
 from . import functions as F
 from . import synapse_ops
@@ -902,10 +904,12 @@ class _Generator:
         roles: Mapping[str, tuple[str, str, str]],
         stmt: Statement,
     ) -> tuple[str, str, str] | None:
-        """``(A, B, P)`` if a dense projection's summed expression is ``A + B * abs(P - w)``
-        (or ``abs(w - P)``) with constants A, B and P of presynaptic values and constants: an
-        adder synapse, whose sum over the synapses is ``n_pre A - B adder(P, W)``."""
-        if not isinstance(projection.description.connectivity, Dense) or projection.weight is None:
+        """``(A, B, P)`` if a dense or convolutional projection's summed expression is ``A + B
+        * abs(P - w)`` (or ``abs(w - P)``) with constants A, B and P of presynaptic values and
+        constants: an adder synapse, whose sum over a target's n synapses is ``n A - B
+        adder(P, W)``."""
+        connectivity = projection.description.connectivity
+        if not isinstance(connectivity, Dense | Conv2d) or projection.weight is None:
             return None
         if projection.weight in self.program.synaptic_writes.get(projection.name, ()):
             return None  # plastic weights
@@ -945,24 +949,49 @@ class _Generator:
         return text(rest), text(coefficient), text(presynaptic)
 
     def _adder_function(self, projection: ProjectionPlan) -> str:
-        """A function ``f(x, W)``: minus the L1 distances of ``x`` ``[*, n_pre]`` to the
-        columns of ``W`` ``[n_pre, n_post]`` (:func:`spikebridge.torch.adder.adder`, with its
-        gradients)."""
+        """A function ``f(x, W, A, B)``: the sum over each target's synapses of ``A + B *
+        abs(x - w)``, by :func:`spikebridge.torch.adder.adder` (with its gradients); a
+        convolution's synapses leave out its padding, as Brian2's do."""
+        import torch.nn.functional as nnf
+
         from .adder import adder
 
         name = f"_0A_{projection.name}"
         if name in self.namespace:
             return name
+        connectivity = projection.description.connectivity
         n_pre, n_post = projection.synapses.n_pre, projection.synapses.n_post
 
-        def distances(x: Any, weight: torch.Tensor) -> torch.Tensor:
+        def dense(x: Any, weight: torch.Tensor, a: Any, b: Any) -> torch.Tensor:
             x = torch.as_tensor(x, dtype=weight.dtype, device=weight.device)
             x = x.expand(n_pre) if x.dim() == 0 else x[..., :n_pre]
             lead = x.shape[:-1]
             y = adder(x.reshape(-1, n_pre), weight.transpose(0, 1))
-            return y.reshape(*lead, n_post)
+            return (n_pre * a - b * y).reshape(*lead, n_post)
 
-        self.namespace[name] = distances
+        def conv(x: Any, weight: torch.Tensor, a: Any, b: Any) -> torch.Tensor:
+            assert isinstance(connectivity, Conv2d)
+            c_in, height, width = connectivity.in_shape
+            geometry = {"padding": connectivity.padding, "stride": connectivity.stride}
+            kernel = connectivity.kernel_size
+            x = torch.as_tensor(x, dtype=weight.dtype, device=weight.device)
+            x = x.expand(n_pre) if x.dim() == 0 else x[..., :n_pre]
+            lead = x.shape[:-1]
+            image = x.reshape(-1, c_in, height, width)
+            batch = image.shape[0]
+            ones = torch.ones((1, c_in, height, width), dtype=x.dtype, device=x.device)
+            mask = nnf.unfold(ones, kernel, **geometry)[0].transpose(0, 1)  # [L, K]
+            rows = nnf.unfold(image, kernel, **geometry).transpose(1, 2)  # [B, L, K]
+            places, fan_in = mask.shape
+            y = adder(
+                rows.reshape(-1, fan_in),
+                weight.reshape(weight.shape[0], -1),
+                mask=mask.repeat(batch, 1),
+            )  # [B L, C_out]
+            total = mask.sum(1)[:, None] * a - b * y.reshape(batch, places, -1)
+            return total.transpose(1, 2).reshape(*lead, n_post)
+
+        self.namespace[name] = conv if isinstance(connectivity, Conv2d) else dense
         self.linear.append(projection.name)
         return name
 
@@ -984,13 +1013,9 @@ class _Generator:
         renderer = TorchRenderer(block.code.variables, full_names)
         distances = self._adder_function(projection)
         weight = self._full(projection.name, "W", "weight")
-        value = (
-            f"- ({renderer.render_expr(coefficient)}) * "
-            f"{distances}({renderer.render_expr(presynaptic)}, {weight})"
-        )
-        if rest != "0":
-            value = f"{projection.synapses.n_pre} * ({renderer.render_expr(rest)}) {value}"
-        self.out.add(f"_0sum = {value}")
+        x, a, b = (renderer.render_expr(e) for e in (presynaptic, rest, coefficient))
+        arguments = ", ".join((x, weight, a, b))
+        self.out.add(f"_0sum = {distances}({arguments})")
 
     def _invariant(self, block: NetworkBlock, roles: Mapping[str, tuple[str, str, str]]) -> bool:
         """Whether a summed block reads only constant values over a trial: synaptic
