@@ -38,11 +38,10 @@ from torch import nn
 
 from spikebridge.bridge.validate_forward_forward import validate_forward_forward
 from spikebridge.io import write_json
+from spikebridge.learning.ff_networks import FF_SETTINGS, preset_network
 from spikebridge.learning.forward_forward import FFConfig, Split, load_images
 from spikebridge.learning.forward_forward_spiking import (
-    FF_SETTINGS,
     SpikingFFConfig,
-    preset_network,
     train_spiking_forward_forward,
 )
 from spikebridge.network import Network
@@ -100,7 +99,7 @@ def backprop(
 
 def one_model(model: str, args: argparse.Namespace, train: Split, test: Split) -> dict[str, Any]:
     widths = tuple(int(w) for w in args.widths.split(","))
-    config = SpikingFFConfig(steps=args.steps, epochs=args.epochs, seed=args.seed)
+    config = SpikingFFConfig(steps=args.steps, epochs=args.epochs, seed=args.seed, data=args.data)
     torch.manual_seed(config.seed)
     network = preset_network(model, widths, config.steps)
     run = train_spiking_forward_forward(

@@ -222,10 +222,12 @@ def _train_forward_forward(args: argparse.Namespace, config: TrainConfig) -> int
     from .learning.forward_forward_nets import train_net_forward_forward
 
     def report(row: dict[str, float]) -> None:
+        suffixes = sorted(k[len("goodness_error") :] for k in row if k.startswith("goodness_error"))
         tasks = "  ".join(
-            f"task {k}: goodness {1 - row[f'goodness_error_task{k}']:.4f} read-out "
-            f"{1 - row[f'readout_error_task{k}']:.4f}"
-            for k in (1, 2)
+            f"{suffix.strip('_').replace('task', 'task ') or 'test'}: goodness "
+            f"{1 - row[f'goodness_error{suffix}']:.4f} read-out "
+            f"{1 - row[f'readout_error{suffix}']:.4f}"
+            for suffix in (s for s in suffixes if s or len(suffixes) == 1)
         )
         print(
             f"epoch {row['epoch']}: loss {row['loss']:.4f}  test accuracy {tasks}  "
@@ -432,7 +434,12 @@ def build_parser() -> argparse.ArgumentParser:
         default="cpp_standalone",
         help="Brian2 device: cpp_standalone (default), runtime, numpy, cuda_standalone",
     )
-    validating.add_argument("--samples", type=cli_count, default=1000, help="test samples (1000)")
+    validating.add_argument(
+        "--samples",
+        type=cli_count,
+        default=None,
+        help="test samples (1000; 100 for a Forward-Forward run: 20 trials each)",
+    )
     validating.add_argument(
         "--export", default=None, help="also write the trained network description (.npz) here"
     )

@@ -170,18 +170,74 @@ def test_an_adder_projection_runs_alike_in_brian2_and_on_both_torch_deliveries()
         assert report["spike_train_agreement"] == 1.0, (synapses, report)
 
 
-def test_an_adder_projection_trains_with_the_papers_gradient() -> None:
+def test_an_adder_projection_trains_with_the_papers_gradient_unscaled() -> None:
+    """Hoisted (a value source): dW is the paper's full-precision gradient, not scaled."""
     network = _adder_network()
     x = torch.from_numpy(np.random.default_rng(2).random((5, 20)))
     net = SpikingNetwork(network, synapses="matrix", dtype=torch.float64)
     current = net({"x": x}, n_steps=2, record=("out.I",)).traces["out.I"][0]
     g = torch.randn_like(current)
-    (weight,) = torch.autograd.grad(current, [net.adder__W], g)
-    w = net.adder__W.detach().T.clone().requires_grad_()  # [O, K]
+    parameter = net.get_parameter("adder__W")
+    (weight,) = torch.autograd.grad(current, [parameter], g)
+    w = parameter.detach().T.clone().requires_grad_()  # [O, K]
     # sum over synapses of 0.05 (0.45 - |x - w|) = 20 * 0.0225 + 0.05 adder(x, w)
-    assert torch.allclose(current, 20 * 0.0225 + 0.05 * adder(x, w.detach()))
-    (reference,) = torch.autograd.grad(0.05 * adder(x, w), [w], g)  # the paper's, scaled
+    assert torch.allclose(current, 20 * 0.0225 + 0.05 * adder(x, w.detach(), eta=None))
+    (reference,) = torch.autograd.grad(0.05 * adder(x, w, eta=None), [w], g)
     assert torch.allclose(weight, reference.T)
+
+
+def test_a_per_step_adder_sums_the_papers_gradient_over_the_steps() -> None:
+    """Layer a's membranes drive layer b through ``abs(u_pre - w)`` every step: dW is
+    sum_t sum_b 0.1 (u_k(t) - w_kj) c_tj, the paper's rule summed over the steps (no
+    per-step rescaling), for T = 2 and T = 6 alike."""
+    from brian2 import ms
+
+    rng = np.random.default_rng(6)
+    network = Network(
+        "adder_chain",
+        1 * ms,
+        (
+            Population("a", "lif_dl", 6, parameters={"decay": 0.9, "theta": 1.0}),
+            Population("b", "lif_dl", 4, parameters={"decay": 0.9, "theta": 1.0}),
+        ),
+        (ValueSource("x", 5),),
+        (
+            Projection(
+                "xa", "x", "a", Synapse("w : 1\nI_post = w * x_pre : 1 (summed)"), Dense(),
+                weights=rng.random((5, 6)) * 0.3,
+            ),
+            Projection(
+                "ab", "a", "b", Synapse("w : 1\nI_post = 0.1*(0.5 - abs(u_pre - w)) : 1 (summed)"),
+                Dense(), weights=rng.random((6, 4)), trainable=True,
+            ),
+        ),
+        schedule="layered",
+    )  # fmt: skip
+    x = torch.from_numpy(rng.random((3, 5)))
+    for steps in (2, 6):
+        net = SpikingNetwork(network, synapses="matrix", dtype=torch.float64)
+        assert "_0A_ab(" in net.source
+        out = net({"x": x}, n_steps=steps, record=("a.u", "b.I"))
+        c = torch.from_numpy(rng.standard_normal(out.traces["b.I"].shape))
+        parameter = net.get_parameter("ab__W")
+        (grad,) = torch.autograd.grad((out.traces["b.I"] * c).sum(), [parameter])
+        u, w = out.traces["a.u"].detach(), parameter.detach()  # [T, B, 6], [6, 4]
+        expected = 0.1 * ((u[..., :, None] - w) * c[..., None, :]).sum((0, 1))
+        assert torch.allclose(grad, expected), steps
+
+
+def test_the_masked_adder_and_its_gradients_leave_the_masked_entries_out() -> None:
+    torch.manual_seed(7)
+    x = torch.randn(9, 6, dtype=torch.float64, requires_grad=True)
+    w = torch.randn(4, 6, dtype=torch.float64, requires_grad=True)
+    mask = (torch.rand(9, 6) < 0.7).double()
+    g = torch.randn(9, 4, dtype=torch.float64)
+    adder(x, w, eta=None, mask=mask).backward(g)
+    m = mask[:, None, :]
+    diff = x.detach()[:, None, :] - w.detach()[None]
+    assert torch.allclose(adder(x, w, eta=None, mask=mask), -(m * diff.abs()).sum(-1))
+    assert torch.allclose(w.grad, (m * diff * g[:, :, None]).sum(0))  # type: ignore[arg-type]
+    assert torch.allclose(x.grad, (-m * diff.clamp(-1, 1) * g[:, :, None]).sum(1))  # type: ignore[arg-type]
 
 
 def _conv_adder_network(stride: int, padding: int) -> Network:
@@ -223,6 +279,8 @@ def test_an_adder_convolution_sums_over_its_synapses_only(stride: int, padding: 
     network = _conv_adder_network(stride, padding)
     x = torch.from_numpy(np.random.default_rng(4).random((3, 84)))
     traces = {}
+    source = SpikingNetwork(network, synapses="matrix", dtype=torch.float64)
+    assert "_0A_adder(" in source.network_step("matrix", frozenset()).prepare_source
     for synapses in ("event", "matrix"):
         net = SpikingNetwork(network, synapses=synapses, dtype=torch.float64)
         traces[synapses] = net({"image": x}, n_steps=2, record=("maps.I",)).traces["maps.I"]

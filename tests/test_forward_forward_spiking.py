@@ -14,14 +14,14 @@ import torch.nn.functional as F
 
 from spikebridge.errors import InputError
 from spikebridge.learning.ff_layers import LayerwiseNetwork, check_feed_forward, goodness
+from spikebridge.learning.ff_networks import ff_network, preset_network
 from spikebridge.learning.forward_forward import FFConfig, Split, load_images
 from spikebridge.learning.forward_forward_spiking import (
     SpikingFFConfig,
     SpikingFFNet,
-    ff_network,
-    preset_network,
     train_spiking_forward_forward,
 )
+from spikebridge.learning.label_embedding import NEUTRAL, embed_labels, training_pair
 from spikebridge.network import Dense, Network, Projection, Synapse, ValueSource
 from spikebridge.torch.network import SpikingNetwork
 
@@ -73,6 +73,21 @@ def test_membrane_goodness_is_the_squared_mean_membrane() -> None:
     whole = SpikingNetwork(network, dtype=torch.float32)
     u = whole({"image": x}, n_steps=6, record=("layer1.u",)).traces["layer1.u"]
     assert torch.allclose(goodness(run, "membrane"), u.mean(0).pow(2).sum(-1))
+
+
+def test_multi_task_samples_show_one_task_the_others_neutral() -> None:
+    labels = torch.tensor([[3, 7]] * 2000)
+    positive, negative = training_pair(labels, torch.Generator().manual_seed(0))
+    shown = positive != NEUTRAL
+    assert torch.equal(shown.sum(1), torch.ones(2000, dtype=torch.long))
+    assert torch.equal(shown, negative != NEUTRAL)  # the same task, the other neutral
+    assert torch.equal(positive[shown], labels[shown])
+    assert not torch.any(negative[shown] == labels[shown])
+    assert 850 < int(shown[:, 0].sum()) < 1150  # either task, uniformly
+    images = embed_labels(torch.zeros(2000, 36 * 36), positive)
+    blocks = images[:, :20].reshape(2000, 2, 10)
+    neutral = blocks[~shown]
+    assert torch.allclose(neutral, torch.full_like(neutral, 0.1))
 
 
 @pytest.fixture(scope="module")
@@ -136,12 +151,23 @@ def test_networks_that_cannot_be_trained_layer_by_layer_are_refused() -> None:
     extra = ValueSource("other", 3)
     with pytest.raises(InputError, match="exactly one"):
         check_feed_forward(replace(network, sources=(*network.sources, extra)))
+    for synapse, what in (
+        (Synapse("w : 1\nI_post = w : 1 (summed)"), "has no on_pre pathway"),
+        (Synapse("w : 1", on_pre="I_post += w * u_pre"), "reads \\['u_pre'\\]"),
+    ):
+        reader = Projection("reader", "layer1", "layer2", synapse, Dense(), weights=0.1)
+        with pytest.raises(InputError, match=what):
+            check_feed_forward(replace(network, projections=(*network.projections, reader)))
     torch.manual_seed(0)
     multi = ff_network("s_lif2hh_dl", (6, 5), steps=4)
     with pytest.raises(InputError, match="single-event model"):
         check_feed_forward(multi)
     with pytest.raises(InputError, match="goodness must be one of"):
         SpikingFFConfig(goodness="rate")
+    with pytest.raises(InputError, match="at least one layer"):
+        SpikingFFConfig(prediction_layers=())
+    with pytest.raises(InputError, match="labels give 1 tasks; tasks is 2"):
+        embed_labels(torch.rand(2, 40), torch.tensor([1, 2]), tasks=2)
     with pytest.raises(InputError, match="prediction_layers names layer 3"):
         SpikingFFNet(network, SpikingFFConfig(prediction_layers=(3,)))
 

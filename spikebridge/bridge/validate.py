@@ -103,23 +103,29 @@ def validate(
     checkpoint: str | Path,
     *,
     device: str = "cpp_standalone",
-    samples: int = 1000,
+    samples: int | None = None,
     export: str | Path | None = None,
     nir: str | Path | None = None,
     threads: int = 0,
 ) -> dict[str, Any]:
-    """Run the bridge comparison; returns the JSON-ready summary. ``export`` writes the trained
-    description (a network file); ``nir`` the NIR graph of a LIF network."""
-    samples = count(samples, "samples")
+    """Run the bridge comparison; returns the JSON-ready summary. ``samples``: test
+    composites (default 1000; 100 for Forward-Forward, whose images run once per task and
+    label); ``export`` writes the trained description (a network file); ``nir`` the NIR
+    graph of a LIF network."""
     threads = index(threads, "threads")
     if checkpoint_format(checkpoint) == FORWARD_FORWARD:
+        samples = 100 if samples is None else count(samples, "samples")
         if nir is not None or threads:
-            raise InputError("--nir and threads apply to backpropagation checkpoints.")
+            raise InputError(
+                "--nir and threads apply to backpropagation checkpoints; leave them out for "
+                "a Forward-Forward checkpoint."
+            )
         from .validate_forward_forward import validate_forward_forward_checkpoint
 
         return validate_forward_forward_checkpoint(
             checkpoint, device=device, samples=samples, export=export
         )
+    samples = 1000 if samples is None else count(samples, "samples")
     net, data = load_trained(checkpoint, dtype=torch.float64)
     config = data["config"]
     spec = net.spec

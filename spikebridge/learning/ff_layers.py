@@ -8,17 +8,19 @@ replaced by a :class:`~spikebridge.network.description.SpikeSource` of the same 
 size, which is given that population's (detached) spikes of the run. With the network's
 ``layered`` schedule, where a layer sees the spikes of the layers before it from the same
 step, the chain computes exactly what the whole network computes (tested against the
-whole network on the torch engine and in Brian2); :meth:`to_network` writes the trained
-values back into the original description, which then runs in Brian2 unchanged.
+whole network on the torch engine); :meth:`to_network` writes the trained values back
+into the original description, which then runs in Brian2 unchanged.
 
 What the network must be (checked, with the fix named): ``layered``; one
 :class:`~spikebridge.network.description.ValueSource` (the image, its label embedded);
-populations in feed-forward order, each listened to only by later ones, through pathways
-of its model's single event; no current inputs and no parameters tied across layers.
+populations in feed-forward order, each listened to only by later ones, through ``on_pre``
+pathways of its model's single event that read nothing else of it (only spikes cross a
+layer); no current inputs and no parameters tied across layers.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -33,6 +35,7 @@ from ..torch.network import NetworkOutput, SpikingNetwork
 from ..torch.surrogate import SpikeFunction
 
 GOODNESS = ("spike_count", "membrane")
+_PRE = re.compile(r"\b[A-Za-z_]\w*_pre\b")
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,18 @@ def check_feed_forward(network: Network) -> str:
                 f"Projection '{projection.name}' goes from '{projection.source}' to "
                 f"'{projection.target}', not forward; layer-local training needs a feed-forward "
                 "network (list the populations in the order the signal flows)."
+            )
+        synapse = projection.synapse
+        pathways = synapse.on_pre.values() if isinstance(synapse.on_pre, dict) else [synapse.on_pre]
+        reads = {
+            m.group(0) for code in (synapse.model, *pathways) if code for m in _PRE.finditer(code)
+        }
+        if synapse.on_pre is None or reads:
+            what = f"reads {sorted(reads)}" if reads else "has no on_pre pathway"
+            raise InputError(
+                f"Projection '{projection.name}' from population '{projection.source}' {what}; "
+                "only spikes cross a layer in layer-local training. Drive the next layer by "
+                "its spikes (on_pre='I_post += w')."
             )
         model_events = plan.populations[projection.source].model.event_names
         used = _pathway_events(projection)

@@ -4,9 +4,9 @@
 (its description from :mod:`spikebridge.nets`, weights drawn from the seed as the
 backpropagation run draws them) with :mod:`.forward_forward_spiking`: the composites'
 pixel units divided by 255 (Forward-Forward's images lie in [0, 1], its label pixels are 1;
-the Brian2 validation gives the network the same values), both tasks' labels written into
-the first 20 pixels, negatives with one task's label wrong, goodness and read-out
-predictions per task. The settings are
+the Brian2 validation gives the network the same values), the labels in the first 20
+pixels (a block per task; each sample shows one task, its true or a wrong label, the other
+block neutral), goodness and read-out predictions per task. The settings are
 :class:`~.forward_forward_spiking.SpikingFFConfig`'s defaults (10 epochs, Adam 1e-3, batch
 100), except the network's own steps (T = 15) and surrogate, and membrane goodness by
 default: the paper's LIF (decay 0.2, lazy reset) fires all or nothing over the steps, and

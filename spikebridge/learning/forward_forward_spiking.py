@@ -31,16 +31,12 @@ the nine wrong ones, 0.1 each for the neutral sample):
   mpezeshki/pytorch_forward_forward, on which it is built, use Adam too), batch 100,
   10 epochs, no schedule.
 
-:func:`ff_network` builds the default network: ``widths`` populations of a model in a
-chain, the image onto the first through a dense summed projection with a bias, each
-population onto the next through a dense ``on_pre`` pathway (``I_post += w``) plus a bias
-from a constant source; weights drawn as ``torch.nn.Linear``'s. :data:`FF_SETTINGS` holds
-per model the settings the benchmarks use (LIF: snnTorch ``Leaky``'s beta 0.9 and
-threshold 1; the paper's deep HH at dt 0.1 as its conv net, with threshold 3 and the
-weights drawn x5, so that about half its neurons fire at the start, as LIF's do).
-Training is deterministic given the seed, writes ``checkpoint.pt``, ``metrics.json`` and
-the trained description ``network.npz`` (runs in Brian2 as it is) atomically after every
-epoch, and resumes.
+:mod:`.ff_networks` builds the default networks (chains of populations). Training is
+deterministic given the seed, writes ``checkpoint.pt``, ``metrics.json`` and the trained
+description ``network.npz`` (runs in Brian2 as it is) atomically after every epoch, and
+resumes. With several tasks per image, each sample trains one task (drawn uniformly; its
+true or a wrong label, the other tasks' blocks neutral), as the goodness prediction of a
+task shows it (:func:`.label_embedding.training_pair`).
 """
 
 from __future__ import annotations
@@ -53,130 +49,20 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from brian2 import ms
 from torch import Tensor, nn
 
 from ..checks import count, index, non_negative, optional_count, positive
 from ..errors import InputError
 from ..io import write_json
-from ..model import load_model
-from ..network import ConstantSource, Dense, Network, Population, Projection, Synapse, ValueSource
+from ..network import Network
 from ..network.file import save_network
 from ..torch.surrogate import rectangular
 from .checkpoint import read_checkpoint, save_checkpoint
-from .ff_layers import GOODNESS, LayerwiseNetwork, goodness
+from .ff_layers import GOODNESS, LayerRun, LayerwiseNetwork, goodness
 from .forward_forward import Split, load_images, rms_normalise
-from .label_embedding import CLASSES, candidates, embed_labels, wrong_labels
+from .label_embedding import CLASSES, candidates, embed_labels, training_pair
 
 KIND = "spikebridge-spiking-forward-forward-checkpoint"
-IMAGE = "image"
-
-#: per model: population parameters, dt (ms; None: the model's) and the weights' scale
-FF_SETTINGS: dict[str, dict[str, Any]] = {
-    "lif_dl": {"parameters": {"decay": 0.9, "theta": 1.0}, "dt_ms": None, "weight_scale": 1.0},
-    "hh_dl": {"parameters": {"theta": 3.0}, "dt_ms": 0.1, "weight_scale": 5.0},
-}
-
-
-def _summed(variable: str) -> Synapse:
-    return Synapse(f"w : 1\n{variable}_post = w * x_pre : 1 (summed)")
-
-
-def ff_network(
-    model: str,
-    widths: tuple[int, ...],
-    *,
-    steps: int = 10,
-    parameters: Mapping[str, Any] | None = None,
-    dt_ms: float | None = None,
-    weight_scale: float = 1.0,
-    pixels: int = 784,
-    seed: int = 0,
-) -> Network:
-    """``widths`` populations of ``model`` in a chain (module docstring); the weights from
-    torch's global generator (nn.Linear's draw), times ``weight_scale`` (biases too);
-    ``seed`` seeds the model's random parameters."""
-    if not widths:
-        raise InputError("A Forward-Forward network needs at least one layer (widths).")
-    neuron = load_model(model)
-    dt = neuron.dt if dt_ms is None else positive(dt_ms, "dt_ms") * ms
-    populations, projections = [], []
-    previous, n_in = IMAGE, int(pixels)
-    for k, width in enumerate(widths):
-        name = f"layer{k + 1}"
-        width = count(width, "widths")
-        populations.append(
-            Population(name, neuron, width, parameters=dict(parameters or {}), seed=seed + k)
-        )
-        for j, variable in enumerate(neuron.inputs):
-            linear = nn.Linear(n_in, width)
-            weight = linear.weight.detach().double().numpy().T.copy() * weight_scale
-            bias = linear.bias.detach().double().numpy() * weight_scale
-            if k == 0:
-                projections.append(
-                    Projection(
-                        f"input_{j}",
-                        IMAGE,
-                        name,
-                        _summed(variable),
-                        Dense(),
-                        weights=weight,
-                        bias=bias,
-                        trainable=True,
-                    )
-                )
-                continue
-            projections.append(
-                Projection(
-                    f"{previous}_{name}_{j}",
-                    previous,
-                    name,
-                    Synapse("w : 1", on_pre=f"{variable}_post += w"),
-                    Dense(),
-                    weights=weight,
-                    trainable=True,
-                )
-            )
-            projections.append(
-                Projection(
-                    f"bias_{name}_{j}",
-                    "unit",
-                    name,
-                    _summed(variable),
-                    Dense(),
-                    weights=bias[None, :],
-                    trainable=True,
-                )
-            )
-        previous, n_in = name, width
-    sources: list[Any] = [ValueSource(IMAGE, pixels, constant_unit=True)]
-    if len(widths) > 1:
-        sources.append(ConstantSource("unit", 1, 1.0))
-    return Network(
-        f"ff_{model}",
-        dt,
-        tuple(populations),
-        tuple(sources),
-        tuple(projections),
-        schedule="layered",
-        duration=steps * dt,
-        doc=f"Forward-Forward {model} network {'x'.join(map(str, widths))} "
-        "(spikebridge.learning.forward_forward_spiking.ff_network).",
-    )
-
-
-def preset_network(model: str, widths: tuple[int, ...], steps: int, seed: int = 0) -> Network:
-    """:func:`ff_network` with the model's :data:`FF_SETTINGS` (any other model: its own)."""
-    settings = FF_SETTINGS.get(model, {})
-    return ff_network(
-        model,
-        widths,
-        steps=steps,
-        parameters=settings.get("parameters"),
-        dt_ms=settings.get("dt_ms"),
-        weight_scale=settings.get("weight_scale", 1.0),
-        seed=seed,
-    )
 
 
 @dataclass(frozen=True)
@@ -209,6 +95,8 @@ class SpikingFFConfig:
             )
         if self.threshold is not None:
             non_negative(self.threshold, "threshold")
+        if self.prediction_layers is not None and not self.prediction_layers:
+            raise InputError("prediction_layers needs at least one layer (None: all layers).")
         for k in self.prediction_layers or ():
             count(k, "prediction_layers")
         count(self.epochs, "epochs")
@@ -258,7 +146,7 @@ class SpikingFFNet(nn.Module):
         nn.init.zeros_(self.readout.weight)
         self.pixels = self.layers.pixels
 
-    def runs(self, x: Tensor) -> list[Any]:
+    def runs(self, x: Tensor) -> list[LayerRun]:
         return self.layers(x, self.config.steps, membrane=self.config.goodness == "membrane")
 
     def embed(self, images: Tensor, labels: Tensor | None) -> Tensor:
@@ -336,7 +224,12 @@ class SpikingFFRun:
     metrics: list[dict[str, float]] = field(default_factory=list)
 
 
-_MAY_CHANGE = {"epochs", "device"}
+_MAY_CHANGE = {"epochs", "device", "data"}
+
+
+def _comparable(about: Mapping[str, Any] | None) -> dict[str, Any]:
+    """What a resumed run must share with the stopped one (not where its data lies)."""
+    return {k: v for k, v in (about or {}).items() if k != "data_root"}
 
 
 def _fingerprint(net: SpikingFFNet) -> dict[str, Any]:
@@ -358,7 +251,8 @@ def train_spiking_forward_forward(
     about: Mapping[str, Any] | None = None,
 ) -> SpikingFFRun:
     """Train the described ``network`` with Forward-Forward into ``out`` (module
-    docstring); ``resume`` continues a stopped run (``epochs`` and ``device`` may change);
+    docstring); ``resume`` continues a stopped run (``epochs``, ``device`` and the data's
+    folder may change);
     ``train``/``test``: data instead of the configured dataset's splits (images ``[N,
     pixels]``, labels ``[N]`` or ``[N, tasks]``); ``about``: what the run is (JSON-ready,
     e.g. the net and dataset it was built from), kept in the checkpoint and metrics."""
@@ -397,14 +291,14 @@ def train_spiking_forward_forward(
             for key, value in asdict(config).items()
             if key not in _MAY_CHANGE and saved["config"].get(key) != value
         )
-        if saved.get("about") != (dict(about) if about else None):
+        if _comparable(saved.get("about")) != _comparable(about):
             changed.append("about")
         if changed or saved["fingerprint"] != _fingerprint(net):
             what = ", ".join(changed) if changed else "the network"
             raise InputError(
                 f"{path} was trained with other settings ({what}); use another output "
-                "folder, or the same settings and network to resume (only epochs and device "
-                "may change)."
+                "folder, or the same settings and network to resume (only epochs, device "
+                "and the data's folder may change)."
             )
         net.load_state_dict(saved["state_dict"])
         optimiser.load_state_dict(saved["optimiser"])
@@ -421,9 +315,10 @@ def train_spiking_forward_forward(
         for step in range(steps):
             chosen = order[step * config.batch_size : (step + 1) * config.batch_size]
             x, y = train.images[chosen], train.labels[chosen]
-            negative = wrong_labels(y, generator)
-            x, y, negative = x.to(config.device), y.to(config.device), negative.to(config.device)
-            layer_losses, separation = net.losses(net.embed(x, y), net.embed(x, negative))
+            shown, negative = training_pair(y, generator)
+            x, y = x.to(config.device), y.to(config.device)
+            shown, negative = shown.to(config.device), negative.to(config.device)
+            layer_losses, separation = net.losses(net.embed(x, shown), net.embed(x, negative))
             logits = net.classify(x)
             targets = _tasks(y)
             classification = sum(

@@ -4,9 +4,9 @@ For ``tasks`` labels per image (the multi-task datasets have two), task k's labe
 the pixels ``[10 k, 10 k + 10)`` of the flattened image: the one-hot label times
 ``value`` (the image's "on" pixel: 1 for images in [0, 1], 255 in pixel units), or, for
 a neutral block (label ``-1``, or ``labels=None`` for every block), ``value / 10`` in each
-of its ten pixels. A negative sample keeps the true labels except one: with one task, a
-label drawn uniformly from the nine others; with several, one task per sample, drawn
-uniformly, gets such a wrong label.
+of its ten pixels. A negative sample's label is drawn uniformly from the nine wrong ones.
+With several tasks, training shows one task per sample (drawn uniformly), the others'
+blocks neutral, as the goodness prediction of a task shows them (:func:`training_pair`).
 """
 
 from __future__ import annotations
@@ -29,6 +29,8 @@ def embed_labels(
     out = images.flatten(1).clone()
     if labels is not None:
         labels = labels[:, None] if labels.dim() == 1 else labels
+        if tasks != 1 and labels.shape[1] != tasks:
+            raise InputError(f"labels give {labels.shape[1]} tasks; tasks is {tasks}.")
         tasks = labels.shape[1]
     if out.shape[1] < CLASSES * tasks:
         raise InputError(
@@ -47,15 +49,25 @@ def embed_labels(
 
 
 def wrong_labels(labels: Tensor, generator: torch.Generator) -> Tensor:
-    """The negatives' labels (module docstring): ``[B]`` or ``[B, tasks]`` like ``labels``."""
+    """A label per sample ``[B]`` drawn uniformly from the nine that are not its own."""
     shift = torch.randint(1, CLASSES, labels.shape[:1], generator=generator)
+    return (labels + shift) % CLASSES
+
+
+def training_pair(labels: Tensor, generator: torch.Generator) -> tuple[Tensor, Tensor]:
+    """The positive and negative labels of a batch (module docstring): for ``[B]`` labels
+    themselves and :func:`wrong_labels`; for ``[B, tasks]`` one task per sample with its
+    true / a wrong label, the other tasks neutral."""
     if labels.dim() == 1:
-        return (labels + shift) % CLASSES
+        return labels, wrong_labels(labels, generator)
     task = torch.randint(0, labels.shape[1], labels.shape[:1], generator=generator)
-    out = labels.clone()
     rows = torch.arange(len(labels))
-    out[rows, task] = (labels[rows, task] + shift) % CLASSES
-    return out
+    chosen = labels[rows, task]
+    positive = torch.full_like(labels, NEUTRAL)
+    negative = positive.clone()
+    positive[rows, task] = chosen
+    negative[rows, task] = wrong_labels(chosen, generator)
+    return positive, negative
 
 
 def candidates(batch: int, task: int, label: int, tasks: int) -> Tensor:

@@ -17,7 +17,9 @@ and returns a :class:`NetworkOutput`: every population's events ``[T, *batch, n_
 * n]`` (differentiable through the surrogate spike function) and the recorded traces.
 Delivery (``synapses``): ``"matrix"``, ``"scatter"`` or ``"event"`` (see
 :mod:`spikebridge.torch.synapse_ops`); ``"auto"`` is ``"matrix"`` with gradients and
-``"event"`` without (both follow the description; only ``matrix`` sums in another order).
+``"event"`` without (both follow the description; only ``matrix`` sums in another order,
+and trains adder synapses, ``A + B * abs(P - w)`` summed, with AdderNet's gradients where
+``event`` and ``scatter`` differentiate them exactly).
 :func:`run_network_torch` runs a :class:`~spikebridge.network.run.NetworkRun` and returns
 a :class:`~spikebridge.network.result.NetworkResult`, like the Brian2 engine.
 """

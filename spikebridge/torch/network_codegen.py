@@ -33,7 +33,10 @@ different order of summation) and every other statement as ``"scatter"``; the pa
 one projection with the same such statement (one per event of a multi-event model) become
 one matrix form of their summed spikes. A dense or convolutional summed variable ``A + B *
 abs(P - w)`` (an adder synapse) becomes :func:`spikebridge.torch.adder.adder` over each
-target's synapses (a convolution's padding left out), with the adder's gradients.
+target's synapses (a convolution's padding left out), trained with AdderNet's gradients
+(full-precision weights, clipped inputs; the per-synapse deliveries differentiate |P - w|
+exactly) but without its adaptive scaling, which belongs to one backward pass per layer,
+not to each of a run's steps.
 
 Three more rules:
 
@@ -950,7 +953,7 @@ class _Generator:
 
     def _adder_function(self, projection: ProjectionPlan) -> str:
         """A function ``f(x, W, A, B)``: the sum over each target's synapses of ``A + B *
-        abs(x - w)``, by :func:`spikebridge.torch.adder.adder` (with its gradients); a
+        abs(x - w)``, by :func:`spikebridge.torch.adder.adder` (its gradients, unscaled); a
         convolution's synapses leave out its padding, as Brian2's do."""
         import torch.nn.functional as nnf
 
@@ -966,7 +969,7 @@ class _Generator:
             x = torch.as_tensor(x, dtype=weight.dtype, device=weight.device)
             x = x.expand(n_pre) if x.dim() == 0 else x[..., :n_pre]
             lead = x.shape[:-1]
-            y = adder(x.reshape(-1, n_pre), weight.transpose(0, 1))
+            y = adder(x.reshape(-1, n_pre), weight.transpose(0, 1), eta=None)
             return (n_pre * a - b * y).reshape(*lead, n_post)
 
         def conv(x: Any, weight: torch.Tensor, a: Any, b: Any) -> torch.Tensor:
@@ -986,6 +989,7 @@ class _Generator:
             y = adder(
                 rows.reshape(-1, fan_in),
                 weight.reshape(weight.shape[0], -1),
+                eta=None,
                 mask=mask.repeat(batch, 1),
             )  # [B L, C_out]
             total = mask.sum(1)[:, None] * a - b * y.reshape(batch, places, -1)
