@@ -10,18 +10,17 @@ block neutral), goodness and read-out predictions per task. The settings are
 :class:`~.forward_forward_spiking.SpikingFFConfig`'s defaults (10 epochs, Adam 1e-3, batch
 100), except the network's own steps (T = 15) and surrogate, and membrane goodness by
 default: the paper's LIF (decay 0.2, lazy reset) fires all or nothing over the steps, and
-with spike-count goodness its layer settles on two always-on neurons whose goodness sits
-at the threshold for every label (lif-fc, 20,000 composites, 2 epochs: chance, 99.6 % of
-the neurons silent), while membrane goodness learns (goodness error 0.65, read-out 0.39).
-HH-fc learns with neither in that test: its weights are drawn x0.01 and at dt 0.01 its
-membranes move by the leak alone within 15 steps, so its goodness barely depends on the
-image. ``--epochs``, ``--lr``,
-``--batch-size``, ``--subset``, ``--test-subset``, ``--noise`` and ``--device`` apply as
-in backpropagation training. The paper's task heads belong to its backpropagation run;
-Forward-Forward's linear read-out takes their place. Any spiking net whose description
-is feed-forward with single-event layers can be trained (the fc nets, and the LIF and HH
-conv nets); the s-LIF2HH conv net, whose two layers share a 3->1 map and emit four events,
-cannot, and says so.
+with spike-count goodness its layer settles on a few always-on neurons whose goodness sits
+at the threshold whatever the label (lif-fc, 20,000 composites, 2 epochs: goodness and
+read-out at chance), while membrane goodness learns (goodness error 0.49, read-out 0.39).
+HH-fc stays at chance with either in that test: its weights are drawn x0.01 and at dt
+0.01 its membranes move by the leak alone within 15 steps, so its goodness barely depends
+on the image. ``--epochs``, ``--lr``, ``--batch-size``, ``--subset``, ``--test-subset``,
+``--noise`` and ``--device`` apply as in backpropagation training. The paper's task heads
+belong to its backpropagation run; Forward-Forward's linear read-out takes their place.
+Any spiking net whose description is feed-forward with single-event layers can be
+trained (the fc nets, and the LIF and HH conv nets); the s-LIF2HH conv net, whose two
+layers share a 3->1 map and emit four events, cannot, and says so.
 """
 
 from __future__ import annotations
