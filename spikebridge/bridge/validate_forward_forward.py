@@ -64,12 +64,15 @@ def validate_forward_forward(
     n_steps: int | None = None,
     device: str = "cpp_standalone",
     dtype: str = "float64",
+    synapses: str = "matrix",
 ) -> dict[str, Any]:
     """Run ``samples`` images ``[N, pixels]`` in [0, 1], each with every label of every task
     embedded, on both engines and compare their
     goodness predictions (module docstring); JSON-ready. ``labels``: ``[N]`` or ``[N,
     tasks]``; ``tasks``: default from ``labels`` (else 1); ``prediction_layers``: 1-based
-    layers whose goodness is summed (default: all)."""
+    layers whose goodness is summed (default: all); ``synapses``: the torch engine's
+    delivery (``matrix``, as the network trains: its memory does not grow with synapses x
+    trials as ``event``'s does, which ran out of memory at 2,000 trials of lif-fc)."""
     if goodness not in GOODNESS:
         raise InputError(f"goodness must be one of {', '.join(GOODNESS)}, got {goodness!r}.")
     source = check_feed_forward(network)
@@ -115,6 +118,7 @@ def validate_forward_forward(
         n_steps=n_steps,
         device=device,
         dtype=dtype,
+        synapses=synapses,
         record=record,
     )
     good_b = trial_goodness(both.brian2, network, goodness, layers)
