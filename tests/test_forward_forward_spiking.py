@@ -43,9 +43,14 @@ def test_the_layer_chain_computes_what_the_whole_network_computes(model: str) ->
         assert torch.equal(run.spikes, expected[name]), name
 
 
-def test_no_gradient_crosses_a_layer_and_the_loss_is_the_hand_computed_one() -> None:
+@pytest.mark.parametrize(
+    ("threshold", "temperature", "theta", "tau"), [(None, None, None, 36.0), (7.5, 2.0, 7.5, 2.0)]
+)
+def test_no_gradient_crosses_a_layer_and_the_loss_is_the_hand_computed_one(
+    threshold: float | None, temperature: float | None, theta: float | None, tau: float
+) -> None:
     network = _small()
-    config = SpikingFFConfig(steps=6)
+    config = SpikingFFConfig(steps=6, threshold=threshold, temperature=temperature)
     net = SpikingFFNet(network, config)
     pos, neg = torch.rand(4, 784) * 2, torch.rand(4, 784) * 2
     losses, _ = net.losses(pos, neg)
@@ -54,12 +59,12 @@ def test_no_gradient_crosses_a_layer_and_the_loss_is_the_hand_computed_one() -> 
     assert all(g is None or float(g.abs().max()) == 0.0 for g in grads)
     second = list(net.layers.layers[1].parameters())
     assert any(float(g.abs().max()) > 0 for g in torch.autograd.grad(losses[1], second))
-    # by hand: goodness of counts, (G - H) / steps^2, binary cross-entropy
+    # by hand: goodness of counts, (G - threshold (default H)) / tau (default steps^2), BCE
     runs = net.runs(torch.cat([pos, neg]))
     target = torch.cat([torch.ones(4), torch.zeros(4)])
     for k, size in enumerate((12, 9)):
         counts = runs[k].spikes.sum(0).detach()
-        logits = ((counts**2).sum(-1) - size) / 36
+        logits = ((counts**2).sum(-1) - (size if theta is None else theta)) / tau
         expected = F.binary_cross_entropy_with_logits(logits, target)
         assert float(losses[k]) == pytest.approx(float(expected), rel=1e-6)
 
@@ -164,6 +169,9 @@ def test_networks_that_cannot_be_trained_layer_by_layer_are_refused() -> None:
         check_feed_forward(multi)
     with pytest.raises(InputError, match="goodness must be one of"):
         SpikingFFConfig(goodness="rate")
+    if not torch.cuda.is_available():
+        with pytest.raises(InputError, match="no CUDA GPU"):
+            SpikingFFConfig(device="cuda")
     with pytest.raises(InputError, match="at least one layer"):
         SpikingFFConfig(prediction_layers=())
     with pytest.raises(InputError, match="labels give 1 tasks; tasks is 2"):
