@@ -12,6 +12,9 @@ epochs of a 40-epoch run are a 10-epoch run); a summary always reads the accurac
 (``--device auto``). ``--bridge N`` runs every trained spiking net in Brian2
 (``spikebridge validate``) on the first N test composites and adds the agreement to the
 table (kept per run and epoch in ``bridge-<epochs>.json``, so it is not redone).
+``--synapses multiply,adder`` trains each spiking net with both input layers
+(:mod:`spikebridge.nets.input_synapses`; rows ``NET`` and ``NET+adder``) and adds the adder
+minus multiply difference per task.
 
     .venv/bin/python benchmarks/learning_table.py --runs runs/table --epochs 10 \\
         --compile net --bridge 1000 --out benchmarks/results/learning-table.json
@@ -91,6 +94,12 @@ def summarise(runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
             e["train_seconds"] for r in results for e in r["epochs"]
         )
         table[net] = entry
+    for row, entry in table.items():
+        net, _, synapse = row.partition("+")
+        if synapse and net in table:
+            entry[f"{synapse}_minus_multiply_points"] = {
+                t: 100 * (entry[t]["mean"] - table[net][t]["mean"]) for t in ("task1", "task2")
+            }
     return table
 
 
@@ -101,6 +110,10 @@ def main() -> None:
     parser.add_argument("--dataset", default="multi-fashion")
     parser.add_argument("--epochs", type=int, default=None, help="default: the paper's 40")
     parser.add_argument("--subset", type=int, default=None, help="training composites")
+    parser.add_argument("--test-subset", type=int, default=None, help="test composites (all)")
+    parser.add_argument(
+        "--synapses", default="multiply", help="input layers: multiply, adder or both (a,b)"
+    )
     parser.add_argument("--noise", type=float, default=0.0, help="robustness pattern amplitude")
     parser.add_argument("--device", default="auto", help="auto (cuda if available), cpu, cuda")
     parser.add_argument(
@@ -120,25 +133,31 @@ def main() -> None:
     seeds = [int(s) for s in args.seeds.split(",")]
     runs: dict[str, list[dict[str, Any]]] = {}
     began = time.perf_counter()
-    for net in nets:
+    synapses = [s.strip() for s in args.synapses.split(",") if s.strip()]
+    for net, synapse in ((n, s) for n in nets for s in synapses):
+        if synapse != "multiply" and not net_spec(net).spiking:
+            continue  # the binary ANNs have no adder variant
+        row = net if synapse == "multiply" else f"{net}+{synapse}"
         for seed in seeds:
             config = TrainConfig(
                 net=net,
                 dataset=args.dataset,
                 epochs=args.epochs,
                 subset=args.subset,
+                test_subset=args.test_subset,
                 seed=seed,
                 noise_amplitude=args.noise,
                 device=device,
                 compile=args.compile,
+                synapse=synapse,
             )
-            folder = Path(args.runs) / f"{net}-seed{seed}"
+            folder = Path(args.runs) / f"{row}-seed{seed}"
             result = run_one(config, folder)
             if args.bridge and net_spec(net).spiking:
                 result["bridge"] = bridge_one(folder, len(result["epochs"]), args.bridge)
-            runs.setdefault(net, []).append(result)
+            runs.setdefault(row, []).append(result)
             write_json(args.out, _payload(args, device, runs, began))
-            print(f"{net} seed {seed}: {runs[net][-1]['epochs'][-1]}", flush=True)
+            print(f"{row} seed {seed}: {runs[row][-1]['epochs'][-1]}", flush=True)
     print(json.dumps(summarise(runs), indent=1))
 
 
@@ -152,6 +171,8 @@ def _payload(
             "dataset": args.dataset,
             "epochs": args.epochs or 40,
             "subset": args.subset,
+            "test_subset": args.test_subset,
+            "synapses": args.synapses,
             "noise": args.noise,
             "seeds": args.seeds,
             "compile": args.compile,

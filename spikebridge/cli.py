@@ -198,6 +198,7 @@ def _train(args: argparse.Namespace) -> int:
         device=args.device,
         data_root=args.data,
         compile=args.compile,
+        synapse=args.synapse,
     )
 
     if args.rule == "forward-forward":
@@ -263,15 +264,26 @@ def _validate(args: argparse.Namespace) -> int:
 def _cost(args: argparse.Namespace) -> int:
     from .cost import cost_table, timing_table
 
-    table = cost_table(steps=args.steps)
+    table = cost_table(steps=args.steps, synapse=args.synapse)
     if args.timing:
-        table["timing"] = timing_table(batch=args.batch, repeats=args.repeats, steps=args.steps)
+        table["timing"] = timing_table(
+            tuple(table["models"]),
+            batch=args.batch,
+            repeats=args.repeats,
+            steps=args.steps,
+            synapse=args.synapse,
+        )
     if args.json:
         print(json.dumps(table))
         return 0
-    print(f"{'model':<14} {'params':>10} {'paper M ops':>12} {'M ops':>10}")
+    print(
+        f"{'model':<14} {'params':>10} {'paper M ops':>12} {'M ops':>10} {'M MUL':>8} {'M ADD':>8}"
+    )
     for name, row in table["models"].items():
-        print(f"{name:<14} {row['params']:>10,} {row['paper_ops_m']:>12.3f} {row['ops_m']:>10.3f}")
+        print(
+            f"{name:<14} {row['params']:>10,} {row['paper_ops_m']:>12.3f} {row['ops_m']:>10.3f} "
+            f"{row['mul_m']:>8.3f} {row['add_m']:>8.3f}"
+        )
     return 0
 
 
@@ -368,7 +380,7 @@ def build_parser() -> argparse.ArgumentParser:
     equivalence.set_defaults(run=_study_equivalence)
     add_study_commands(studies)
 
-    from .nets import NETS
+    from .nets import NETS, SYNAPSES
     from .torch.compiled import NET_MODES
 
     training = sub.add_parser("train", help="train a multi-task network (the paper's Fig. 4c)")
@@ -384,6 +396,13 @@ def build_parser() -> argparse.ArgumentParser:
         default="backprop",
         help="backprop (default; the paper's) or forward-forward (layer-local, spiking nets; "
         "spikebridge.learning.forward_forward_nets)",
+    )
+    training.add_argument(
+        "--synapse",
+        choices=SYNAPSES,
+        default="multiply",
+        help="the input layer's synapses: multiply (default; the paper's weighted sum) or adder "
+        "(AdderNet's negative L1 distance; spikebridge.nets.input_synapses)",
     )
     training.add_argument(
         "--goodness",
@@ -453,6 +472,12 @@ def build_parser() -> argparse.ArgumentParser:
         "cost", help="operations and parameters of the ten networks (the paper's Fig. 5b)"
     )
     cost.add_argument("--steps", type=cli_count, default=15, help="time steps T (default 15)")
+    cost.add_argument(
+        "--synapse",
+        choices=SYNAPSES,
+        default="multiply",
+        help="the spiking nets' input layer: multiply (default) or adder (no multiplications)",
+    )
     cost.add_argument("--timing", action="store_true", help="also time inference and training")
     cost.add_argument("--batch", type=cli_count, default=128, help="batch of the timing (128)")
     cost.add_argument("--repeats", type=cli_count, default=5, help="timing repeats (5)")

@@ -48,24 +48,27 @@ def test_foreign_files_are_refused(tmp_path: Path) -> None:
         load_network(tmp_path / "missing.npz")
 
 
-#: (network, time steps, Brian2 device) of the spike-for-spike checks.
+#: (network, time steps, Brian2 device, input synapse) of the spike-for-spike checks.
 BRIDGED = [
-    ("lif-fc", 6, "runtime"),
-    ("hh-fc", 15, "cpp_standalone"),
-    ("s-lif2hh-fc", 6, "cpp_standalone"),
-    ("lif-conv", 4, "cpp_standalone"),
-    ("hh-conv", 15, "cpp_standalone"),
-    ("s-lif2hh-conv", 4, "cpp_standalone"),
+    ("lif-fc", 6, "runtime", "multiply"),
+    ("hh-fc", 15, "cpp_standalone", "multiply"),
+    ("s-lif2hh-fc", 6, "cpp_standalone", "multiply"),
+    ("lif-conv", 4, "cpp_standalone", "multiply"),
+    ("lif-conv", 4, "cpp_standalone", "adder"),  # the summed abs(x - w) of the adder layer
+    ("hh-conv", 15, "cpp_standalone", "multiply"),
+    ("s-lif2hh-conv", 4, "cpp_standalone", "multiply"),
 ]
 
 
 @pytest.mark.slow
 @pytest.mark.standalone
-@pytest.mark.parametrize(("name", "steps", "device"), BRIDGED)
-def test_brian2_reproduces_torch_spike_for_spike(name: str, steps: int, device: str) -> None:
+@pytest.mark.parametrize(("name", "steps", "device", "synapse"), BRIDGED)
+def test_brian2_reproduces_torch_spike_for_spike(
+    name: str, steps: int, device: str, synapse: str
+) -> None:
     """Untrained weights, random images: every spike of every layer and step in both engines."""
     torch.manual_seed(2)
-    net = build_net(name, steps=steps, seed=2, dtype=torch.float64)
+    net = build_net(name, steps=steps, seed=2, dtype=torch.float64, synapse=synapse)
     assert isinstance(net, SpikingFC | SpikingConv)
     generator = torch.Generator().manual_seed(5)
     images = 255 * torch.rand(3, 1, 36, 36, dtype=torch.float64, generator=generator)

@@ -163,6 +163,7 @@ def validate(
     tasks = ("task1", "task2")
     return {
         "net": spec.name,
+        "synapse": config.get("synapse", "multiply"),
         "checkpoint": str(checkpoint),
         "epoch": data["epoch"],
         "dataset": config["dataset"],

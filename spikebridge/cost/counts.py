@@ -141,6 +141,9 @@ def network_parts(net: MultiTaskNet, *, paper_quirks: bool = False) -> list[Part
                 )
                 n_out = population.n
                 mul, add = n_out * fan_in, n_out * (fan_in - 1)
+                if net.synapse == "adder" and projection.source == "pixels":
+                    # K subtractions, K - 1 additions and the centre's addition; one gain
+                    mul, add = n_out, n_out * 2 * fan_in
                 if quirk and index == 1:  # the paper counts layer 2's ADD as its MUL
                     mul = add
                 parts.append(Part(projection.name, "synapse", mul, add, steps, True))
@@ -201,8 +204,11 @@ def frozen_constants(net: nn.Module) -> int:
     return total
 
 
-def count_costs(name: str, *, steps: int = STEPS, paper_quirks: bool = False) -> dict[str, Any]:
-    """Parameters and operations of network ``name`` per image, in M operations.
+def count_costs(
+    name: str, *, steps: int = STEPS, paper_quirks: bool = False, synapse: str = "multiply"
+) -> dict[str, Any]:
+    """Parameters and operations of network ``name`` per image, in M operations; ``synapse``:
+    its input layer's (an adder layer: no multiplication per synapse, two additions).
 
     ``add_m``/``mul_m``/``ops_m`` follow ``paper_quirks`` (default: corrected);
     ``paper_add_m``/``paper_mul_m``/``paper_ops_m`` are always the paper's counter,
@@ -212,12 +218,13 @@ def count_costs(name: str, *, steps: int = STEPS, paper_quirks: bool = False) ->
         raise InputError(f"Need steps >= 1; got {steps}.")
     with torch.random.fork_rng():  # the weights do not matter; keep the caller's RNG
         torch.manual_seed(0)
-        net = build_net(name, steps=steps)
+        net = build_net(name, steps=steps, synapse=synapse)
     parts = network_parts(net, paper_quirks=paper_quirks)
     add, mul = _totals(parts)
     paper_add, paper_mul = _totals(network_parts(net, paper_quirks=True))
     return {
         "name": name,
+        "synapse": synapse,
         "steps": steps if net.spec.spiking else 1,
         "params": _count_parameters(net),
         "frozen": frozen_constants(net),
@@ -239,10 +246,12 @@ def _ratio(table: dict[str, dict[str, Any]], key: str, a: str, b: str) -> float 
     return float(value_a / value_b) if value_b else None
 
 
-def cost_table(steps: int = STEPS) -> dict[str, Any]:
-    """:func:`count_costs` of all ten networks, plus HH/s-LIF2HH and HH/4LIF ratios."""
+def cost_table(steps: int = STEPS, synapse: str = "multiply") -> dict[str, Any]:
+    """:func:`count_costs` of all ten networks (with adder input synapses: the eight spiking
+    ones), plus HH/s-LIF2HH and HH/4LIF ratios."""
     steps = count(steps, "steps")
-    models = {name: count_costs(name, steps=steps) for name in NETS}
+    names = [n for n in NETS if synapse == "multiply" or NETS[n].spiking]
+    models = {name: count_costs(name, steps=steps, synapse=synapse) for name in names}
     ratios = {
         body: {
             f"{key}_hh_over_{other.replace('-', '')}": _ratio(
@@ -253,4 +262,10 @@ def cost_table(steps: int = STEPS) -> dict[str, Any]:
         }
         for body in ("fc", "conv")
     }
-    return {"steps": steps, "unit": "M operations per image", "models": models, "ratios": ratios}
+    return {
+        "steps": steps,
+        "synapse": synapse,
+        "unit": "M operations per image",
+        "models": models,
+        "ratios": ratios,
+    }

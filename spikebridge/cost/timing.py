@@ -37,8 +37,10 @@ def timing_table(
     steps: int = STEPS,
     seed: int = 0,
     threads: int | None = None,
+    synapse: str = "multiply",
 ) -> dict[str, Any]:
-    """CPU seconds per batch: inference (forward, no grad) and one training step.
+    """CPU seconds per batch: inference (forward, no grad) and one training step; ``synapse``:
+    the nets' input layer (see :func:`spikebridge.nets.build_net`).
 
     A training step is forward + CE(task 1) + CE(task 2) + backward + an Adam step with
     the net's learning rate and weight decay. The models are measured round-robin:
@@ -61,7 +63,9 @@ def timing_table(
             torch.manual_seed(seed)
             images = torch.rand(batch, 1, IMAGE_SIZE, IMAGE_SIZE) * 255
             labels = torch.randint(0, 10, (batch, 2))
-            nets = {name: build_net(name, steps=steps, seed=seed) for name in names}
+            nets = {
+                name: build_net(name, steps=steps, seed=seed, synapse=synapse) for name in names
+            }
         optimisers = {
             name: torch.optim.Adam(
                 net.parameters(),

@@ -80,7 +80,13 @@ def load_trained(
     """The trained network of a checkpoint (in ``dtype``, default float32) and its metadata."""
     data = read_checkpoint(path)
     config = data["config"]
-    net = build_net(config["net"], steps=config["steps"], seed=config["seed"], dtype=dtype)
+    net = build_net(
+        config["net"],
+        steps=config["steps"],
+        seed=config["seed"],
+        dtype=dtype,
+        synapse=config.get("synapse", "multiply"),  # older checkpoints: the paper's
+    )
     net.load_state_dict(data["state_dict"])
     net.eval()
     return net, data

@@ -69,6 +69,11 @@ def forward_forward_config(config: TrainConfig, goodness: str = "membrane") -> S
     """The Forward-Forward settings of a training run (module docstring)."""
     if config.compile != "none":
         raise InputError("--compile applies to backpropagation training; leave it out.")
+    if config.synapse != "multiply":
+        raise InputError(
+            "--synapse adder applies to backpropagation training (Forward-Forward feeds images "
+            "in [0, 1], the adder input layer takes pixel units); leave it out."
+        )
     for name in ("weight_decay", "milestones"):
         if getattr(config, name) is not None:
             raise InputError(f"{name} applies to backpropagation training; leave it unset.")

@@ -25,6 +25,7 @@ from ..checks import count, index, non_negative, optional_count, positive
 from ..errors import InputError
 from ..io import write_json
 from ..nets import STEPS, build_net, count_parameters, net_spec
+from ..nets.input_synapses import check_synapse
 from ..torch.compiled import check_net_mode, compile_net
 from .checkpoint import read_checkpoint, save_checkpoint
 from .data import TaskData, load_task_data
@@ -50,6 +51,7 @@ class TrainConfig:
     device: str = "cpu"
     data_root: str | None = None
     compile: str = "none"  # spikebridge.torch.compiled.NET_MODES: speed only, same dynamics
+    synapse: str = "multiply"  # the input projections' (spikebridge.nets.input_synapses)
 
     def resolved(self) -> TrainConfig:
         """The config with the spec's optimiser defaults filled in, checked."""
@@ -64,6 +66,11 @@ class TrainConfig:
         )
         check_run_settings(config, ("epochs", "batch_size", "steps"))
         check_net_mode(config.compile)
+        if check_synapse(config.synapse) != "multiply" and not net_spec(config.net).spiking:
+            raise InputError(
+                f"'{config.net}' is a binary ANN; adder synapses are for the spiking nets. "
+                "Leave --synapse out, or choose a spiking net."
+            )
         return config
 
     def to_dict(self) -> dict[str, Any]:
@@ -177,7 +184,9 @@ def train(
         _check_resumable(previous["config"], config, checkpoint_path)
 
     torch.manual_seed(config.seed)
-    net = build_net(config.net, steps=config.steps, seed=config.seed).to(config.device)
+    net = build_net(config.net, steps=config.steps, seed=config.seed, synapse=config.synapse).to(
+        config.device
+    )
     assert config.lr is not None and config.milestones is not None
     assert config.weight_decay is not None
     optimiser = torch.optim.Adam(net.parameters(), lr=config.lr, weight_decay=config.weight_decay)
@@ -287,6 +296,7 @@ _MAY_CHANGE = {"epochs", "device", "data_root", "compile"}
 
 
 def _check_resumable(saved: dict[str, Any], config: TrainConfig, path: Path) -> None:
+    saved = {"synapse": "multiply", **saved}  # checkpoints from before adder synapses
     current = config.to_dict()
     changed = sorted(
         key for key in current if key not in _MAY_CHANGE and saved.get(key) != current[key]

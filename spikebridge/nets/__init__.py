@@ -10,29 +10,44 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..errors import InputError
 from .base import MultiTaskNet
 from .binary import BinaryCNN, BinaryFC
 from .conv import SpikingConv
 from .fc import SpikingFC
 from .heads import TaskHeads
+from .input_synapses import SYNAPSES, check_synapse
 from .specs import NETS, STEPS, NetSpec, Optimiser, net_spec
 
 
 def build_net(
-    name: str, *, steps: int = STEPS, seed: int = 0, dtype: torch.dtype | None = None
+    name: str,
+    *,
+    steps: int = STEPS,
+    seed: int = 0,
+    dtype: torch.dtype | None = None,
+    synapse: str = "multiply",
 ) -> MultiTaskNet:
-    """Network ``name`` (see :data:`NETS`), initialised from torch's RNG and ``seed``.
+    """Network ``name`` (see :data:`NETS`), initialised from torch's RNG and ``seed``;
+    ``synapse``: its input projections' (``multiply`` or ``adder``,
+    :mod:`spikebridge.nets.input_synapses`; spiking nets only).
 
     ``seed`` seeds the neuron models' random parameters (the deep HH's gate rates, the
     s-LIF2HH 3->1 map); the weights come from torch's global generator, which the
     trainer seeds.
     """
     spec = net_spec(name)
+    kind = check_synapse(synapse)
     if spec.neuron is None:
+        if kind != "multiply":
+            raise InputError(
+                f"'{name}' is a binary ANN; adder synapses are for the spiking nets (the "
+                "LeNet-5 of spikebridge.nets.lenet has an adder variant)."
+            )
         return BinaryFC(spec, dtype) if spec.body == "fc" else BinaryCNN(spec, dtype)
     if spec.body == "fc":
-        return SpikingFC(spec, steps, seed, dtype)
-    return SpikingConv(spec, steps, seed, dtype)
+        return SpikingFC(spec, steps, seed, dtype, kind)
+    return SpikingConv(spec, steps, seed, dtype, kind)
 
 
 def count_parameters(net: nn.Module) -> int:
@@ -43,6 +58,7 @@ def count_parameters(net: nn.Module) -> int:
 __all__ = [
     "NETS",
     "STEPS",
+    "SYNAPSES",
     "BinaryCNN",
     "BinaryFC",
     "MultiTaskNet",

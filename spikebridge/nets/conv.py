@@ -2,7 +2,8 @@
 
 ::
 
-    I1_j   = conv1_j(x)                                  one conv per model input j
+    I1_j   = conv1_j(x)                                  one conv per model input j (or an
+                                                         adder conv: nets.input_synapses)
     s1_t   = neurons1(I1, t)                             [n_events, C, 36, 36]
     I2_j,t = sum_e conv2_j(avgpool2(s1_t[e]))            the paper's "each conv on each map"
     s2_t   = neurons2(I2_t, t)                           [n_events, C, 18, 18]
@@ -48,8 +49,9 @@ from ..network.values import with_dim
 from ..torch import rectangular
 from ..torch.network import SpikingNetwork
 from .base import MultiTaskNet
-from .fc import network_dt, network_name, summed
+from .fc import network_dt, network_name
 from .heads import TaskHeads
+from .input_synapses import SynapseKind, adder_summed, adder_weights, check_synapse, summed
 from .specs import IMAGE_SIZE, STEPS, NetSpec
 
 POOLED = IMAGE_SIZE // 4
@@ -71,11 +73,18 @@ def _column_parameters(
 
 
 def conv_network(
-    spec: NetSpec, steps: int = STEPS, seed: int = 0, dtype: torch.dtype | None = None
+    spec: NetSpec,
+    steps: int = STEPS,
+    seed: int = 0,
+    dtype: torch.dtype | None = None,
+    synapse: SynapseKind = "multiply",
 ) -> Network:
     """The spiking part of conv network ``spec`` as a description; weights from torch's RNG,
-    drawn in ``dtype`` (torch's draws depend on it)."""
+    drawn in ``dtype`` (torch's draws depend on it); ``synapse``: conv 1's
+    (:mod:`spikebridge.nets.input_synapses`; layer 2's input stays a weighted sum of
+    spikes, which an adder layer equals on binary events)."""
     assert spec.neuron is not None
+    check_synapse(synapse)
     model = load_model(spec.neuron)
     channels, size, half = spec.width, IMAGE_SIZE, IMAGE_SIZE // 2
     shapes = ((channels, size, size), (channels, half, half))
@@ -103,18 +112,31 @@ def conv_network(
     for j, name in enumerate(inputs):
         bias1, bias2 = conv1[j].bias, conv2[j].bias
         assert bias1 is not None and bias2 is not None
-        projections.append(
-            Projection(
+        geometry = Conv2d((1, size, size), channels, (KERNEL, KERNEL), padding=(1, 1))
+        drawn = conv1[j].weight.detach().double().numpy()
+        if synapse == "adder":
+            fan_in = KERNEL * KERNEL
+            conv1_j = Projection(
+                f"conv1_{j}",
+                "pixels",
+                "layer1",
+                adder_summed(name, fan_in, spec.adder_gain),
+                geometry,
+                weights=adder_weights(drawn, fan_in),
+                trainable=True,
+            )
+        else:
+            conv1_j = Projection(
                 f"conv1_{j}",
                 "pixels",
                 "layer1",
                 summed(name),
-                Conv2d((1, size, size), channels, (KERNEL, KERNEL), padding=(1, 1)),
-                weights=conv1[j].weight.detach().double().numpy(),
+                geometry,
+                weights=drawn,
                 bias=bias1.detach().double().numpy(),
                 trainable=True,
             )
-        )
+        projections.append(conv1_j)
         projections.append(
             Projection(
                 f"conv2_{j}",
@@ -143,11 +165,11 @@ def conv_network(
             )
         )
     return Network(
-        network_name(spec),
+        network_name(spec, synapse),
         network_dt(spec),
         (layer1, layer2),
         (
-            ValueSource("pixels", (1, size, size), constant_unit=True),
+            ValueSource("pixels", (1, size, size), constant_unit=synapse == "multiply"),
             ConstantSource("events", 1, value=float(len(events))),  # the bias on every event map
         ),
         tuple(projections),
@@ -162,11 +184,17 @@ class SpikingConv(MultiTaskNet):
     """The paper's conv spiking network of ``spec`` over ``steps`` time steps."""
 
     def __init__(
-        self, spec: NetSpec, steps: int = STEPS, seed: int = 0, dtype: torch.dtype | None = None
+        self,
+        spec: NetSpec,
+        steps: int = STEPS,
+        seed: int = 0,
+        dtype: torch.dtype | None = None,
+        synapse: SynapseKind = "multiply",
     ) -> None:
         super().__init__(spec, steps)
+        self.synapse = check_synapse(synapse)
         self.network = SpikingNetwork(
-            conv_network(spec, steps, seed, dtype),
+            conv_network(spec, steps, seed, dtype, synapse),
             synapses="matrix",  # dense projections and convolutions in their matrix form
             spike_fn=rectangular(spec.surrogate_width),
             dtype=dtype,

@@ -2,7 +2,8 @@
 
 ::
 
-    I_j   = W_j x + b_j                       one projection per model input (j = 1..n_in)
+    I_j   = W_j x + b_j                       one projection per model input (j = 1..n_in);
+                                              adder synapses: spikebridge.nets.input_synapses
     s_t   = neurons(I, t)                     t = 1..T, the same I at every step
     r     = (1/T) sum_t s_t                   all events of the layer (4 x width for s-LIF2HH)
     logits = TaskHeads(r)
@@ -25,11 +26,12 @@ from brian2 import ms
 from torch import Tensor, nn
 
 from ..model import load_model
-from ..network import Dense, Network, Population, Projection, Synapse, ValueSource
+from ..network import Dense, Network, Population, Projection, ValueSource
 from ..torch import SpikingNeurons, rectangular
 from ..torch.network import SpikingNetwork
 from .base import MultiTaskNet
 from .heads import TaskHeads
+from .input_synapses import SynapseKind, adder_summed, adder_weights, check_synapse, summed
 from .specs import IMAGE_SIZE, STEPS, NetSpec
 
 PIXELS = IMAGE_SIZE * IMAGE_SIZE
@@ -54,14 +56,11 @@ def spiking_neurons(
     )
 
 
-def summed(variable: str) -> Synapse:
-    """A static input projection: ``<variable>_post = w * x_pre`` summed over synapses."""
-    return Synapse(f"w : 1\n{variable}_post = w * x_pre : 1 (summed)")
-
-
-def network_name(spec: NetSpec) -> str:
-    """The description's name of a paper network (``hh-fc`` -> ``paper_hh_fc``)."""
-    return "paper_" + spec.name.replace("-", "_")
+def network_name(spec: NetSpec, synapse: SynapseKind = "multiply") -> str:
+    """The description's name of a paper network (``hh-fc`` -> ``paper_hh_fc``; with adder
+    input synapses ``paper_hh_fc_adder``)."""
+    suffix = "" if synapse == "multiply" else f"_{synapse}"
+    return "paper_" + spec.name.replace("-", "_") + suffix
 
 
 def network_dt(spec: NetSpec) -> object:
@@ -71,28 +70,44 @@ def network_dt(spec: NetSpec) -> object:
 
 
 def fc_network(
-    spec: NetSpec, steps: int = STEPS, seed: int = 0, dtype: torch.dtype | None = None
+    spec: NetSpec,
+    steps: int = STEPS,
+    seed: int = 0,
+    dtype: torch.dtype | None = None,
+    synapse: SynapseKind = "multiply",
 ) -> Network:
     """The spiking part of fc network ``spec`` as a description; weights from torch's RNG,
-    drawn in ``dtype`` (torch's draws depend on it)."""
+    drawn in ``dtype`` (torch's draws depend on it); ``synapse``: the input projections'
+    (:mod:`spikebridge.nets.input_synapses`)."""
     assert spec.neuron is not None
+    check_synapse(synapse)
     model = load_model(spec.neuron)
     projections = []
     for j, name in enumerate(model.inputs):
         linear = nn.Linear(PIXELS, spec.width, dtype=dtype)  # the paper's init, in its order
-        weight = linear.weight.detach().double().numpy() * spec.weight_scale
-        projections.append(
-            Projection(
+        weight = np.ascontiguousarray(linear.weight.detach().double().numpy().T)
+        if synapse == "adder":
+            projection = Projection(
+                f"input_{j}",
+                "pixels",
+                "hidden",
+                adder_summed(name, PIXELS, spec.adder_gain),
+                Dense(),
+                weights=adder_weights(weight, PIXELS),
+                trainable=True,
+            )
+        else:
+            projection = Projection(
                 f"input_{j}",
                 "pixels",
                 "hidden",
                 summed(name),
                 Dense(),
-                weights=np.ascontiguousarray(weight.T),
+                weights=weight * spec.weight_scale,
                 bias=linear.bias.detach().double().numpy(),
                 trainable=True,
             )
-        )
+        projections.append(projection)
     hidden = Population(
         "hidden",
         model,
@@ -102,10 +117,10 @@ def fc_network(
         seed=seed,
     )
     return Network(
-        network_name(spec),
+        network_name(spec, synapse),
         network_dt(spec),
         (hidden,),
-        (ValueSource("pixels", (1, IMAGE_SIZE, IMAGE_SIZE), constant_unit=True),),
+        (ValueSource("pixels", (1, IMAGE_SIZE, IMAGE_SIZE), constant_unit=synapse == "multiply"),),
         tuple(projections),
         schedule="layered",
         duration=steps * network_dt(spec),  # type: ignore[operator]
@@ -117,11 +132,17 @@ class SpikingFC(MultiTaskNet):
     """The paper's fc spiking network of ``spec`` over ``steps`` time steps."""
 
     def __init__(
-        self, spec: NetSpec, steps: int = STEPS, seed: int = 0, dtype: torch.dtype | None = None
+        self,
+        spec: NetSpec,
+        steps: int = STEPS,
+        seed: int = 0,
+        dtype: torch.dtype | None = None,
+        synapse: SynapseKind = "multiply",
     ) -> None:
         super().__init__(spec, steps)
+        self.synapse = check_synapse(synapse)
         self.network = SpikingNetwork(
-            fc_network(spec, steps, seed, dtype),
+            fc_network(spec, steps, seed, dtype, synapse),
             synapses="matrix",  # dense projections and convolutions in their matrix form
             spike_fn=rectangular(spec.surrogate_width),
             dtype=dtype,

@@ -71,6 +71,7 @@ class NetSpec:
     dt_ms: float | None = None  # None: the model's own DT
     surrogate_width: float = 0.5
     weight_scale: float = 1.0  # factor on the input projection's weights at initialisation
+    adder_gain: float = 16.0  # g of the adder input synapses (spikebridge.nets.input_synapses)
     optimiser: Optimiser = FC_OPTIMISER
 
     @property
