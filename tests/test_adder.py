@@ -296,3 +296,15 @@ def test_an_adder_convolution_runs_alike_in_brian2() -> None:
     report = validate_network(_conv_adder_network(1, 1), inputs, synapses="matrix")
     assert report["spikes_brian2"] > 20, report
     assert report["spike_train_agreement"] == 1.0, report
+
+
+def test_lenet_passes_eta_to_every_adder_layer() -> None:
+    """AdderNet's scaling: each adder layer's weight gradient has norm eta sqrt(numel)."""
+    torch.manual_seed(0)
+    net = lenet5_bn("adder", eta=0.5)
+    adders = [m for m in net.modules() if isinstance(m, AdderConv2d | AdderLinear)]
+    assert len(adders) == 5 and all(m.eta == 0.5 for m in adders)
+    net(torch.randn(4, 1, 28, 28)).pow(2).sum().backward()
+    for layer in adders:
+        norm = float(layer.weight.grad.norm())  # type: ignore[union-attr]
+        assert norm == pytest.approx(0.5 * layer.weight.numel() ** 0.5, rel=1e-5)
