@@ -308,3 +308,28 @@ def test_lenet_passes_eta_to_every_adder_layer() -> None:
     for layer in adders:
         norm = float(layer.weight.grad.norm())  # type: ignore[union-attr]
         assert norm == pytest.approx(0.5 * layer.weight.numel() ** 0.5, rel=1e-5)
+
+
+def test_a_scaled_weight_inside_the_distance_is_still_the_adder_op() -> None:
+    """``B * abs(x_pre - (c + k w))`` is ``B |k| abs((x - c) / k - w)``: the matrix delivery
+    runs it as the adder op and gives the per-synapse (event) delivery's input."""
+    from brian2 import ms
+
+    rng = np.random.default_rng(8)
+    synapse = Synapse("w : 1\nI_post = 0.2*(0.4 - abs(x_pre/2.0 - (0.5 + 3.0*w))) : 1 (summed)")
+    network = Network(
+        "scaled_adder",
+        1 * ms,
+        (Population("out", "lif_dl", 5, parameters={"decay": 0.9, "theta": 1.0}),),
+        (ValueSource("x", 7),),
+        (Projection("p", "x", "out", synapse, Dense(), weights=rng.uniform(-0.2, 0.2, (7, 5))),),
+        schedule="layered",
+    )
+    x = torch.from_numpy(rng.random((4, 7)) * 2)
+    currents = {}
+    for delivery in ("matrix", "event"):
+        net = SpikingNetwork(network, synapses=delivery, dtype=torch.float64)
+        currents[delivery] = net({"x": x}, n_steps=1, record=("out.I",)).traces["out.I"][0]
+    matrix = SpikingNetwork(network, synapses="matrix", dtype=torch.float64)
+    assert "_0A_p(" in matrix.network_step("matrix", frozenset()).prepare_source
+    assert torch.allclose(currents["matrix"], currents["event"], atol=1e-12)

@@ -36,13 +36,16 @@ SMOKE = {
     "hh-conv": {"subset": 1024, "epochs": 3, "steps": 8},
     "s-lif2hh-conv": {"subset": 512, "epochs": 3, "lr": 1e-3, "steps": 8},
     "cnn": {"subset": 1024, "epochs": 3},
+    "lif-conv+adder": {"subset": 512, "epochs": 3},  # adder input synapses
 }
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("net", sorted(SMOKE))
 def test_every_network_learns_on_a_small_subset(net: str, tmp_path: Path) -> None:
-    config = TrainConfig(net=net, test_subset=256, **SMOKE[net])  # type: ignore[arg-type]
+    name, _, synapse = net.partition("+")
+    settings = {**SMOKE[net], "synapse": synapse or "multiply"}
+    config = TrainConfig(net=name, test_subset=256, **settings)  # type: ignore[arg-type]
     metrics = train(config, tmp_path, progress=False)
     last = metrics["epochs"][-1]
     accuracy = (last["test_accuracy_task1"], last["test_accuracy_task2"])

@@ -51,7 +51,7 @@ from ..torch.network import SpikingNetwork
 from .base import MultiTaskNet
 from .fc import network_dt, network_name
 from .heads import TaskHeads
-from .input_synapses import SynapseKind, adder_summed, adder_weights, check_synapse, summed
+from .input_synapses import SynapseKind, adder_summed, check_synapse, summed
 from .specs import IMAGE_SIZE, STEPS, NetSpec
 
 POOLED = IMAGE_SIZE // 4
@@ -122,7 +122,7 @@ def conv_network(
                 "layer1",
                 adder_summed(name, fan_in, spec.adder_gain),
                 geometry,
-                weights=adder_weights(drawn, fan_in),
+                weights=drawn,
                 trainable=True,
             )
         else:

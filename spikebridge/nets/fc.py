@@ -31,7 +31,7 @@ from ..torch import SpikingNeurons, rectangular
 from ..torch.network import SpikingNetwork
 from .base import MultiTaskNet
 from .heads import TaskHeads
-from .input_synapses import SynapseKind, adder_summed, adder_weights, check_synapse, summed
+from .input_synapses import SynapseKind, adder_summed, check_synapse, summed
 from .specs import IMAGE_SIZE, STEPS, NetSpec
 
 PIXELS = IMAGE_SIZE * IMAGE_SIZE
@@ -93,7 +93,7 @@ def fc_network(
                 "hidden",
                 adder_summed(name, PIXELS, spec.adder_gain),
                 Dense(),
-                weights=adder_weights(weight, PIXELS),
+                weights=weight,
                 trainable=True,
             )
         else:

@@ -908,9 +908,9 @@ class _Generator:
         stmt: Statement,
     ) -> tuple[str, str, str] | None:
         """``(A, B, P)`` if a dense or convolutional projection's summed expression is ``A + B
-        * abs(P - w)`` (or ``abs(w - P)``) with constants A, B and P of presynaptic values and
-        constants: an adder synapse, whose sum over a target's n synapses is ``n A - B
-        adder(P, W)``."""
+        * abs(Q + k w)`` with constants A, B, k != 0 and Q of presynaptic values and constants
+        (so ``B |k| abs(P - w)`` with ``P = -Q / k``, returned as ``B |k|``): an adder synapse,
+        whose sum over a target's n synapses is ``n A - B |k| adder(P, W)``."""
         connectivity = projection.description.connectivity
         if not isinstance(connectivity, Dense | Conv2d) or projection.weight is None:
             return None
@@ -942,14 +942,16 @@ class _Generator:
         argument = sympy.expand(inner[0].args[0])
         slope = argument.coeff(weight)
         offset = sympy.expand(argument - slope * weight)
-        if slope not in (1, -1) or offset.has(weight) or kinds(offset) - {"const", "pre"}:
+        if not slope.is_number or slope == 0 or offset.has(weight):
             return None
-        presynaptic = offset if slope == -1 else -offset  # |P - w| = |w - P|
+        if kinds(offset) - {"const", "pre"}:
+            return None
+        presynaptic = sympy.expand(-offset / slope)  # |Q + k w| = |k| |P - w|
 
         def text(part: Any) -> str:
             return str(sympy_to_str(part))
 
-        return text(rest), text(coefficient), text(presynaptic)
+        return text(rest), text(coefficient * sympy.Abs(slope)), text(presynaptic)
 
     def _adder_function(self, projection: ProjectionPlan) -> str:
         """A function ``f(x, W, A, B)``: the sum over each target's synapses of ``A + B *
