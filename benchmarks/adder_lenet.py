@@ -29,6 +29,7 @@ import torch.nn.functional as F
 from spikebridge.cost.layer_ops import layer_operations
 from spikebridge.data.sources import load_split
 from spikebridge.io import write_json
+from spikebridge.learning.epoch_order import epoch_order
 from spikebridge.nets.lenet import lenet5_bn
 
 MEAN, STD = 0.2860, 0.3530
@@ -55,9 +56,7 @@ def train_one(synapse: str, args: argparse.Namespace, train: Any, test: Any) -> 
     for epoch in range(args.epochs):
         began = time.perf_counter()
         net.train()
-        order = torch.randperm(
-            len(train[1]), generator=torch.Generator().manual_seed(args.seed * 100_003 + epoch)
-        )
+        order = epoch_order(args.seed, epoch, len(train[1]))
         for step in range(steps):
             chosen = order[step * args.batch : (step + 1) * args.batch]
             loss = F.cross_entropy(net(train[0][chosen]), train[1][chosen])

@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from spikebridge.io import write_json
+from spikebridge.learning.epoch_order import epoch_order
 from spikebridge.learning.forward_forward import FFConfig, Split, load_images, train_forward_forward
 
 
@@ -45,8 +46,7 @@ def backprop(
     rows = []
     for epoch in range(epochs):
         began = time.perf_counter()
-        generator = torch.Generator().manual_seed(seed * 100_003 + epoch)
-        order = torch.randperm(len(train.labels), generator=generator)
+        order = epoch_order(seed, epoch, len(train.labels))
         net.train()
         for start in range(0, len(order) - 99, 100):
             chosen = order[start : start + 100]

@@ -38,6 +38,7 @@ from torch import nn
 
 from spikebridge.bridge.validate_forward_forward import validate_forward_forward
 from spikebridge.io import write_json
+from spikebridge.learning.epoch_order import epoch_order
 from spikebridge.learning.ff_networks import FF_SETTINGS, preset_network
 from spikebridge.learning.forward_forward import FFConfig, Split, load_images
 from spikebridge.learning.forward_forward_spiking import (
@@ -66,8 +67,7 @@ def backprop(
     rows = []
     for epoch in range(config.epochs):
         began = time.perf_counter()
-        generator = torch.Generator().manual_seed(config.seed * 100_003 + epoch)
-        order = torch.randperm(len(train.labels), generator=generator)
+        order = epoch_order(config.seed, epoch, len(train.labels))
         size = config.batch_size
         for start in range(0, len(order) - size + 1, size):
             chosen = order[start : start + size]

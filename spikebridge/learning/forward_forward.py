@@ -47,6 +47,7 @@ from ..checks import count, index, non_negative, optional_count, positive
 from ..errors import InputError
 from ..io import write_json
 from .checkpoint import read_checkpoint, save_checkpoint
+from .epoch_order import epoch_generator
 from .label_embedding import CLASSES, embed_labels, wrong_labels
 
 KIND = "spikebridge-forward-forward-checkpoint"
@@ -274,7 +275,7 @@ def train_forward_forward(
         began = time.perf_counter()
         lr, readout_lr = _rates(config, epoch)
         optimiser.param_groups[0]["lr"], optimiser.param_groups[1]["lr"] = lr, readout_lr
-        generator = torch.Generator().manual_seed(config.seed * 100_003 + epoch)
+        generator = epoch_generator(config.seed, epoch)
         order = torch.randperm(n, generator=generator)
         net.train()
         totals = torch.zeros(3)

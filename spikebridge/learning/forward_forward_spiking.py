@@ -58,6 +58,7 @@ from ..network import Network
 from ..network.file import save_network
 from ..torch.surrogate import rectangular
 from .checkpoint import read_checkpoint, save_checkpoint
+from .epoch_order import epoch_generator
 from .ff_layers import GOODNESS, LayerRun, LayerwiseNetwork, goodness
 from .forward_forward import Split, load_images, rms_normalise
 from .label_embedding import CLASSES, candidates, embed_labels, training_pair
@@ -309,7 +310,7 @@ def train_spiking_forward_forward(
         raise InputError(f"{n} training images are fewer than one batch of {config.batch_size}.")
     for epoch in range(first, config.epochs):
         began = time.perf_counter()
-        generator = torch.Generator().manual_seed(config.seed * 100_003 + epoch)
+        generator = epoch_generator(config.seed, epoch)
         order = torch.randperm(n, generator=generator)
         totals = torch.zeros(3 + len(net.thresholds))
         for step in range(steps):

@@ -29,6 +29,7 @@ from ..nets.input_synapses import check_synapse
 from ..torch.compiled import check_net_mode, compile_net
 from .checkpoint import read_checkpoint, save_checkpoint
 from .data import TaskData, load_task_data
+from .epoch_order import epoch_order
 
 
 @dataclass(frozen=True)
@@ -230,9 +231,7 @@ def train(
     for epoch in range(start_epoch, config.epochs):
         began = time.perf_counter()
         net.train()
-        order = torch.randperm(
-            len(train_data), generator=torch.Generator().manual_seed(config.seed * 100_003 + epoch)
-        )
+        order = epoch_order(config.seed, epoch, len(train_data))
         total, seen = 0.0, 0
         correct = torch.zeros(2, dtype=torch.int64)
         bar = tqdm(

@@ -70,6 +70,7 @@ from ..errors import InputError
 from ..io import write_json
 from ..learning.checkpoint import read_checkpoint, save_checkpoint
 from ..learning.data import TaskData, load_task_data
+from ..learning.epoch_order import epoch_order
 from ..learning.train import check_run_settings
 from ..nets.fc import spiking_neurons
 from ..nets.specs import CLASSES, IMAGE_SIZE, STEPS, TASKS, NetSpec
@@ -481,10 +482,7 @@ def train_encoder(
     for epoch in epochs_bar:
         began = time.perf_counter()
         net.train()
-        order = torch.randperm(
-            len(train_data),
-            generator=torch.Generator().manual_seed(settings.seed * 100_003 + epoch),
-        )
+        order = epoch_order(settings.seed, epoch, len(train_data))
         noise = _generator(settings.seed, epoch, 0, device)
         sums = {"ce_task1": 0.0, "ce_task2": 0.0, "kl_bits": 0.0}
         correct = torch.zeros(TASKS, dtype=torch.int64)
