@@ -195,3 +195,14 @@ def test_timing_table_tiny() -> None:
     assert "hh_over_slif2hh_conv" not in result["ratios"]
     with pytest.raises(InputError):
         timing_table(("lif-fc",), repeats=0)
+
+
+def test_the_cost_and_timing_tables_take_adder_input_layers() -> None:
+    table = cost_table(steps=2, synapse="adder")
+    assert table["synapse"] == "adder"
+    assert set(table["models"]) == {n for n in NETS if NETS[n].spiking}  # no binary ANN
+    for name, row in table["models"].items():
+        inputs = [p for p in row["parts"] if p["name"].startswith(("input_", "conv1_"))]
+        assert inputs and all(p["mul"] * 2 * 9 <= p["add"] for p in inputs), name
+    timed = timing_table(("lif-conv",), batch=2, repeats=1, warmup=0, steps=2, synapse="adder")
+    assert timed["models"]["lif-conv"]["train"]["median_s"] > 0

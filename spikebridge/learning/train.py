@@ -25,7 +25,7 @@ from ..checks import count, index, non_negative, optional_count, positive
 from ..errors import InputError
 from ..io import write_json
 from ..nets import STEPS, build_net, count_parameters, net_spec
-from ..nets.input_synapses import check_synapse
+from ..nets.input_synapses import check_synapse_for
 from ..torch.compiled import check_net_mode, compile_net
 from .checkpoint import read_checkpoint, save_checkpoint
 from .data import TaskData, load_task_data
@@ -67,11 +67,7 @@ class TrainConfig:
         )
         check_run_settings(config, ("epochs", "batch_size", "steps"))
         check_net_mode(config.compile)
-        if check_synapse(config.synapse) != "multiply" and not net_spec(config.net).spiking:
-            raise InputError(
-                f"'{config.net}' is a binary ANN; adder synapses are for the spiking nets. "
-                "Leave --synapse out, or choose a spiking net."
-            )
+        check_synapse_for(config.net, net_spec(config.net).spiking, config.synapse)
         return config
 
     def to_dict(self) -> dict[str, Any]:

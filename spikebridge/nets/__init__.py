@@ -10,13 +10,12 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..errors import InputError
 from .base import MultiTaskNet
 from .binary import BinaryCNN, BinaryFC
 from .conv import SpikingConv
 from .fc import SpikingFC
 from .heads import TaskHeads
-from .input_synapses import SYNAPSES, check_synapse
+from .input_synapses import SYNAPSES, check_synapse_for
 from .specs import NETS, STEPS, NetSpec, Optimiser, net_spec
 
 
@@ -37,13 +36,8 @@ def build_net(
     trainer seeds.
     """
     spec = net_spec(name)
-    kind = check_synapse(synapse)
+    kind = check_synapse_for(name, spec.spiking, synapse)
     if spec.neuron is None:
-        if kind != "multiply":
-            raise InputError(
-                f"'{name}' is a binary ANN; adder synapses are for the spiking nets (the "
-                "LeNet-5 of spikebridge.nets.lenet has an adder variant)."
-            )
         return BinaryFC(spec, dtype) if spec.body == "fc" else BinaryCNN(spec, dtype)
     if spec.body == "fc":
         return SpikingFC(spec, steps, seed, dtype, kind)

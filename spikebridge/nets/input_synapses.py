@@ -61,6 +61,17 @@ def check_synapse(kind: str) -> SynapseKind:
     return kind
 
 
+def check_synapse_for(name: str, spiking: bool, kind: str) -> SynapseKind:
+    """``kind`` checked for net ``name``: adder synapses are for the spiking nets only."""
+    if check_synapse(kind) != "multiply" and not spiking:
+        raise InputError(
+            f"'{name}' is a binary ANN; adder synapses are for the spiking nets (the LeNet-5 of "
+            "spikebridge.nets.lenet has an adder variant). Leave --synapse out, or choose a "
+            "spiking net."
+        )
+    return kind  # type: ignore[return-value]
+
+
 def summed(variable: str) -> Synapse:
     """A static multiplying input projection: ``<variable>_post = w * x_pre`` summed."""
     return Synapse(f"w : 1\n{variable}_post = w * x_pre : 1 (summed)")
