@@ -1,10 +1,11 @@
 """Networks as data on both engines: the catalogue spike for spike, training, the CLI.
 
 Every network of ``networks/`` (at test sizes) gives identical spike rasters and membranes
-equal to rounding on Brian2's runtime and cpp_standalone devices and on the torch engine
-(event delivery, Brian2's order of accumulation), in float64; float32 stays within the
-tolerance table. Delivery modes give the same spikes; the matrix and scatter forms give the
-same gradients; trials back to back in Brian2 equal a torch batch.
+equal to rounding on Brian2's runtime device (numpy code; one network also with Cython code,
+whose compilation of every code object costs minutes per network), on its cpp_standalone
+device and on the torch engine (event delivery, Brian2's order of accumulation), in float64;
+float32 stays within the tolerance table. Delivery modes give the same spikes; the matrix and
+scatter forms give the same gradients; trials back to back in Brian2 equal a torch batch.
 """
 
 from __future__ import annotations
@@ -54,8 +55,11 @@ def _compiler() -> None:
 
 
 @pytest.mark.standalone
-@pytest.mark.parametrize("name", sorted(SMALL))
-@pytest.mark.parametrize("device", ["runtime", "cpp_standalone"])
+@pytest.mark.parametrize(
+    ("name", "device"),
+    [(name, device) for name in sorted(SMALL) for device in ("numpy", "cpp_standalone")]
+    + [("coba", "runtime")],
+)
 def test_catalogue_network_spike_for_spike(name: str, device: str) -> None:
     report = network_parity(network_from(name, SMALL[name]), device=device, inputs=INPUTS.get(name))
     for pop, row in report.populations.items():
@@ -389,7 +393,7 @@ def test_every_step_events_and_spike_sources_beside_a_hoisted_bias(
         schedule="layered",
         duration=60 * ms,
     )
-    parity = network_parity(net, device="runtime")
+    parity = network_parity(net, device="numpy")
     assert parity.spike_steps_equal, parity
     assert parity.populations["hidden"]["spikes_brian2"] > 10
     assert parity.populations["readout"]["spikes_brian2"] == 60 * 2  # every step
