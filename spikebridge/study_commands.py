@@ -1,5 +1,6 @@
-"""The ``spikebridge study robustness|cost|information`` commands (``study equivalence`` is
-in :mod:`spikebridge.cli`). Each writes ``results.json``, ``report.md`` and figures."""
+"""The ``spikebridge study robustness|cost|information|complexity-probe`` commands
+(``study equivalence`` is in :mod:`spikebridge.cli`). Each writes ``results.json``,
+``report.md`` and figures."""
 
 from __future__ import annotations
 
@@ -124,6 +125,36 @@ def _information(args: argparse.Namespace) -> int:
     return 0
 
 
+def _complexity_probe(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .studies.complexity_probe import PROBE_PRESETS, load_probe_study, run_complexity_probe
+
+    path = Path(args.file) if args.file else PROBE_PRESETS / f"{args.preset}.toml"
+    study = load_probe_study(path)
+    if args.quick:
+        study = study.quick()
+    results = run_complexity_probe(
+        args.out,
+        study,
+        device=args.device,
+        train_device=args.train_device,
+        progress=not args.no_progress,
+        resume=args.resume,
+    )
+    for name, entry in results["teachers"].items():
+        curve = "  ".join(f"d{d} {a:.4f}" for d, a in entry["auc_by_depth"].items())
+        rate, depth = entry["output_rate_hz"], entry["functional_depth"]
+        print(f"  {name:<10} {rate:5.2f} Hz  AUC {curve}  D* {depth}")
+    for c in results["comparisons"]:
+        print(
+            f"  {' vs '.join(c['teachers'])}: max AUC difference {c['max_auc_difference']:.4f}, "
+            f"same D* {c['same_functional_depth']}, equivalent {c['equivalent']}"
+        )
+    print(f"report: {Path(args.out) / 'report.md'}")
+    return 0
+
+
 def add_study_commands(studies: Any) -> None:
     """Add ``robustness``, ``cost`` and ``information`` to the ``study`` subparsers."""
     from .sweeps import add_sweep_options
@@ -209,3 +240,28 @@ def add_study_commands(studies: Any) -> None:
     information.add_argument("--resume", action="store_true", help="continue the study in --out")
     information.add_argument("--no-progress", action="store_true", help="no progress bars")
     information.set_defaults(run=_information)
+
+    from .studies.complexity_probe import probe_preset_names
+
+    probe = studies.add_parser(
+        "complexity-probe",
+        help="functional depth: TCNs of depth 1..D fitted to Brian2 teacher neurons' "
+        "input-output maps (Beniaguev et al. 2021)",
+    )
+    source = probe.add_mutually_exclusive_group()
+    source.add_argument(
+        "--preset",
+        default="point-neurons",
+        choices=probe_preset_names(),
+        help="shipped probe study (default point-neurons: I&F, HH, s-LIF2HH)",
+    )
+    source.add_argument("--file", default=None, help="a probe study file (TOML)")
+    probe.add_argument(
+        "--quick", action="store_true", help="2-s simulations, 24/8/8 of them, depth <= 2 (CI)"
+    )
+    probe.add_argument("--out", default="reports/complexity-probe", help="output folder")
+    probe.add_argument("--device", default="cpp_standalone", help="Brian2 device of the teachers")
+    probe.add_argument("--train-device", default="cpu", help="torch device of the students")
+    probe.add_argument("--resume", action="store_true", help="continue the study in --out")
+    probe.add_argument("--no-progress", action="store_true", help="no progress lines")
+    probe.set_defaults(run=_complexity_probe)

@@ -1,0 +1,1 @@
+"""The functional-depth probe: Brian2 teachers, TCN students, functional depth."""
