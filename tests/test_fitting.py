@@ -27,7 +27,9 @@ def paper_map(current: float, n_steps: int, u_reset: float, v_th: float = 70.0) 
     return spikes
 
 
-@pytest.mark.parametrize(("engine", "device"), [("torch", "cpu"), ("brian2", "runtime")])
+#: Brian2 with numpy code: the reset is the point here, not the target (Cython's compile of
+#: the model costs a minute; the parity suite runs it there).
+@pytest.mark.parametrize(("engine", "device"), [("torch", "cpu"), ("brian2", "numpy")])
 @pytest.mark.parametrize("u_reset", [0.0, -35.0])
 def test_unit_resets_to_its_reset_potential(engine: str, device: str, u_reset: float) -> None:
     result = sb.simulate(
