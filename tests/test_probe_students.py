@@ -20,6 +20,7 @@ from spikebridge.probe.students import (
     ProbeData,
     StudentConfig,
     StudentSpec,
+    causal_conv,
     fit_student,
     functional_depth,
     parameter_count,
@@ -130,6 +131,23 @@ def test_sweep_splits_the_temporal_extent() -> None:
         StudentSpec(depth=1, width=0, kernels=(10,))
     with pytest.raises(InputError, match="Unknown StudentSpec field"):
         StudentSpec.from_dict({"depth": 1, "width": 1, "kernels": [8], "dilation": 2})
+
+
+@pytest.mark.parametrize(("channels", "width", "kernel"), [(100, 1, 80), (16, 16, 40), (3, 2, 1)])
+def test_fft_convolution_equals_a_left_padded_conv1d(
+    channels: int, width: int, kernel: int
+) -> None:
+    torch.manual_seed(1)
+    conv = torch.nn.Conv1d(channels, width, kernel)
+    x = torch.rand(3, channels, 300, dtype=torch.float64).round()
+    conv = conv.double()
+    expected = conv(torch.nn.functional.pad(x, (kernel - 1, 0)))
+    torch.testing.assert_close(causal_conv(x, conv), expected, rtol=0, atol=1e-12)
+    # Gradients too: the students train through it.
+    weight = conv.weight
+    (grad_fft,) = torch.autograd.grad(causal_conv(x, conv).square().sum(), weight)
+    (grad_ref,) = torch.autograd.grad(expected.square().sum(), weight)
+    torch.testing.assert_close(grad_fft, grad_ref, rtol=1e-10, atol=1e-9)
 
 
 def test_tcn_is_causal_with_its_receptive_field() -> None:
