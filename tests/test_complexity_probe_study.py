@@ -19,6 +19,8 @@ from spikebridge.studies.complexity_probe import (
     probe_study_from_dict,
 )
 
+from .test_probe_data import IF_TEACHER
+
 STUDY = """
 [study]
 name = "toy"
@@ -150,19 +152,4 @@ def test_presets_load_and_bad_study_files_are_named(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="has no teacher"):
         probe_study_from_dict({"study": {"name": "empty"}})
     with pytest.raises(InputError, match="compare"):
-        probe_study_from_dict(
-            {
-                "study": {"compare": [["if", "hh"]]},
-                "teachers": [
-                    {
-                        "name": "if",
-                        "model": "lif",
-                        "dt": "1 ms",
-                        "synapse": "delta",
-                        "target": "v",
-                        "exc_weight": "2 mV",
-                        "inh_weight": "-2 mV",
-                    }
-                ],
-            }
-        )
+        probe_study_from_dict({"study": {"compare": [["if", "hh"]]}, "teachers": [IF_TEACHER]})

@@ -67,34 +67,34 @@ def _save_npz(path: Path, **arrays: np.ndarray) -> None:
     write_atomic(path, write)
 
 
+def _check_held(path: Path, wanted: dict[str, Any], refusal: str) -> None:
+    """Write ``wanted`` to ``path``, or, where ``path`` holds other data, refuse with
+    ``refusal`` (formatted with the differing keys)."""
+    if not path.exists():
+        write_json(path, wanted)
+        return
+    held = json.loads(path.read_text())
+    if held != wanted:
+        changed = sorted(k for k in wanted.keys() | held.keys() if held.get(k) != wanted.get(k))
+        raise InputError(refusal.format(changed=", ".join(changed)))
+
+
 def _check_manifest(root: Path, spec: DataSpec) -> None:
-    manifest = root / "manifest.json"
-    wanted = spec.to_dict()
-    if manifest.exists():
-        held = json.loads(manifest.read_text())
-        if held != wanted:
-            changed = sorted(k for k in wanted if held.get(k) != wanted[k])
-            raise InputError(
-                f"The probe data in '{root}' was made with other settings ({', '.join(changed)} "
-                "differ). Give another --out folder, or delete that one to regenerate it."
-            )
-    else:
-        write_json(manifest, wanted)
+    _check_held(
+        root / "manifest.json",
+        spec.to_dict(),
+        f"The probe data in '{root}' was made with other settings ({{changed}} differ). Give "
+        "another --out folder, or delete that one to regenerate it.",
+    )
 
 
 def _check_teacher(folder: Path, teacher: Teacher) -> None:
-    path = folder / "teacher.json"
-    wanted = teacher.to_dict()
-    if path.exists():
-        held = json.loads(path.read_text())
-        if held != wanted:
-            changed = sorted(k for k in wanted if held.get(k) != wanted.get(k))
-            raise InputError(
-                f"The outputs in '{folder}' come from another teacher '{teacher.name}' "
-                f"({', '.join(changed)} differ). Rename the teacher or delete that folder."
-            )
-    else:
-        write_json(path, wanted)
+    _check_held(
+        folder / "teacher.json",
+        teacher.to_dict(),
+        f"The outputs in '{folder}' come from another teacher '{teacher.name}' ({{changed}} "
+        "differ). Rename the teacher or delete that folder.",
+    )
 
 
 def generate(
