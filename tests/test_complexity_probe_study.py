@@ -102,6 +102,11 @@ def test_the_study_runs_reports_and_resumes(tmp_path: Path, capsys: pytest.Captu
         assert set(entry["students"]) == {"d1-w1-k80-linear", "d1-w4-k20", "d2-w4-k10.10"}
         assert set(entry["auc_by_depth"]) == {"1", "2"}
         assert entry["functional_depth"] in (1, 2)
+        # Depth 1 is the better (on validation) of the 1-unit linear and the 4-unit student.
+        ones = ("d1-w1-k80-linear", "d1-w4-k20")
+        best = max(ones, key=lambda n: entry["students"][n]["valid"]["spike_auc"])
+        assert entry["student_by_depth"] == {"1": best, "2": "d2-w4-k10.10"}
+        assert entry["auc_by_depth"]["1"] == entry["students"][best]["test"]["spike_auc"]
         assert entry["output_rate_hz"] > 0
         for student in entry["students"].values():
             assert 0.0 <= student["test"]["spike_auc"] <= 1.0

@@ -13,7 +13,8 @@ and the students. :func:`run_complexity_probe` then, per teacher:
    on the validation spike AUC, and evaluates them on the test simulations (first 500 ms
    ignored): spike AUC, soma explained variance, soma RMSE;
 4. reports the functional depth D* = the smallest depth whose test AUC is within
-   ``tolerance`` of the best depth's (Beniaguev et al. 2021).
+   ``tolerance`` of the best depth's (Beniaguev et al. 2021); a depth's AUC is that of its
+   student with the best validation AUC (the 1-unit linear student competes at depth 1).
 
 Teacher pairs in ``compare`` are judged equivalent when their AUC-vs-depth curves lie within
 ``equivalence_auc`` at every depth and their D* agree. Every fitted student's result and
@@ -320,18 +321,28 @@ def run_complexity_probe(
                     f"soma EV {fit['test']['soma_ev_percent']:.1f} % "
                     f"({time.perf_counter() - began:.0f} s)"
                 )
-        sweep = {
-            s.depth: entry["students"][s.name]["test"]["spike_auc"]
-            for s in study.students()
-            if not s.linear
-        }
-        entry["auc_by_depth"] = {str(d): a for d, a in sorted(sweep.items())}
+        chosen = _best_by_depth(study.students(), entry["students"])
+        sweep = {d: entry["students"][name]["test"]["spike_auc"] for d, name in chosen.items()}
+        entry["student_by_depth"] = {str(d): name for d, name in chosen.items()}
+        entry["auc_by_depth"] = {str(d): a for d, a in sweep.items()}
         entry["functional_depth"] = functional_depth(sweep, study.tolerance)
         results["teachers"][teacher.name] = entry
     results["comparisons"] = [_compare(results["teachers"], a, b, study) for a, b in study.compare]
     write_json(out / "results.json", results)
     write_probe_report(out, results)
     return results
+
+
+def _best_by_depth(students: tuple[StudentSpec, ...], fits: Mapping[str, Any]) -> dict[int, str]:
+    """Per depth, the student with the best validation spike AUC (the paper's 1-unit
+    linear student competes at depth 1 with the sweep's)."""
+    chosen: dict[int, str] = {}
+    for spec in students:
+        best = chosen.get(spec.depth)
+        auc = fits[spec.name]["valid"]["spike_auc"]
+        if best is None or auc > fits[best]["valid"]["spike_auc"]:
+            chosen[spec.depth] = spec.name
+    return dict(sorted(chosen.items()))
 
 
 def _compare(teachers: Mapping[str, Any], a: str, b: str, study: ProbeStudy) -> dict[str, Any]:
