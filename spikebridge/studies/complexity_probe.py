@@ -37,7 +37,13 @@ from ..io import write_json
 from ..probe.dataset import DataSpec, generate, load
 from ..probe.inputs import InputStatistics
 from ..probe.students import StudentConfig, StudentSpec, fit_student, functional_depth
-from ..probe.teachers import Teacher, calibrate_gain, teacher_from_dict
+from ..probe.teachers import (
+    CALIBRATION_GAINS,
+    CALIBRATION_SIMULATIONS,
+    Teacher,
+    calibrate_gain,
+    teacher_from_dict,
+)
 
 #: Study files shipped with the package: ``spikebridge study complexity-probe --preset NAME``.
 PROBE_PRESETS = Path(__file__).resolve().parent.parent / "probe" / "presets"
@@ -208,15 +214,22 @@ def _calibrated(
     if teacher.target_rate is None:
         return teacher, None
     path = out / "data" / f"{teacher.name}.calibration.json"
+    duration_ms = min(study.duration_ms, 3000)
     if path.exists():
         saved = json.loads(path.read_text())
-        if saved["teacher"] == teacher.to_dict():
+        same = (
+            saved["teacher"] == teacher.to_dict()
+            and saved["gains"] == list(CALIBRATION_GAINS)
+            and saved.get("simulations") == CALIBRATION_SIMULATIONS
+            and saved.get("duration_ms") == duration_ms
+        )
+        if same:
             return teacher.with_gain(saved["gain"]), saved
     calibration = calibrate_gain(
         teacher,
         study.stats,
         seed=study.seed,
-        duration_ms=min(study.duration_ms, 3000),
+        duration_ms=duration_ms,
         device=device,
         directory=out / "data" / "build" / f"{teacher.name}-calibration",
     )
