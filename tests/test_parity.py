@@ -36,8 +36,9 @@ def test_parity_cpp_standalone(name: str, method: str, dtype: str) -> None:
         assert report.spike_steps_equal
 
 
-#: The runtime device in float64 only: the torch dtype does not change Brian2's run, and
-#: float32 is checked against cpp_standalone for every method above.
+#: The runtime device in float64 only: float32 (Brian2's and torch's) is checked on
+#: cpp_standalone for every model and method above; the runtime's Cython code differs from
+#: that C++ in its target language only, not in the float type's handling.
 @pytest.mark.parametrize("name", sb.list_models())
 def test_parity_runtime_declared_method(name: str) -> None:
     report = parity(name, dtype="float64", device="runtime", duration=_duration(name))
