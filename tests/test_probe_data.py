@@ -185,3 +185,33 @@ def test_data_folder_is_chunked_resumable_and_guarded(tmp_path: Path) -> None:
     assert json.loads((tmp_path / "if" / "teacher.json").read_text())["gain"] == 1.0
     with pytest.raises(InputError, match="missing"):
         load(tmp_path, spec, "hh", range(2))
+
+
+def test_current_synapses_parse_after_a_model_registered_its_unit() -> None:
+    """Loading hh registers ``amp/meter**2``, which Brian2 then names ``amp / (meter ** 2)``:
+    the synapse's weight unit must still parse (the s-LIF2HH teacher after the HH one)."""
+    import spikebridge as sb
+    from spikebridge.brian.network import unit_text
+
+    sb.load_model("hh")
+    teacher = teacher_from_dict(
+        {
+            **IF_TEACHER,
+            "name": "s-lif2hh",
+            "model": "s_lif2hh",
+            "synapse": "current",
+            "target": "I",
+            "exc_weight": "5 uA/cm**2",
+            "inh_weight": "-5 uA/cm**2",
+            "tau_exc": "3 ms",
+            "tau_inh": "8 ms",
+            "parameters": {},
+            "initial": {},
+            "soma": "u_4",
+            "soma_ceiling": "70 mV",
+        }
+    )
+    assert "(" not in unit_text(teacher.exc_weight.dim)
+    inputs = input_block(STATS, 300, seed=1, simulations=range(2))
+    spikes, soma = simulate_teacher(teacher, inputs, STATS, device="numpy")
+    assert spikes.shape == soma.shape == (2, 300)

@@ -408,10 +408,18 @@ def _perturbed_weight(
 
 
 def unit_text(dim: Any) -> str:
-    """A dimension as a unit Brian2's equation parser reads (``1`` if dimensionless)."""
+    """A dimension as a unit Brian2's equation parser reads (``1`` if dimensionless).
+
+    Brian2's name for a dimension depends on which units have been registered so far
+    (after a model file with ``amp/meter**2`` loads, ``get_unit`` answers ``amp / (meter **
+    2)``, which the equation parser refuses); that form falls back to the SI base units
+    (``metre ** -2 * amp``)."""
     from brian2 import get_unit
 
-    return "1" if dim.is_dimensionless else repr(get_unit(dim))
+    if dim.is_dimensionless:
+        return "1"
+    text = repr(get_unit(dim))
+    return repr(dim) if "(" in text or "/" in text else text
 
 
 def _pathways(on_pre: Any) -> list[str]:
