@@ -158,3 +158,24 @@ def test_presets_load_and_bad_study_files_are_named(tmp_path: Path) -> None:
         probe_study_from_dict({"study": {"name": "empty"}})
     with pytest.raises(InputError, match="compare"):
         probe_study_from_dict({"study": {"compare": [["if", "hh"]]}, "teachers": [IF_TEACHER]})
+
+
+def test_cli_passes_quick_devices_and_resume(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    import spikebridge.studies.complexity_probe as probe
+
+    seen: dict[str, object] = {}
+
+    def fake_run(out: object, study: probe.ProbeStudy, **options: object) -> dict:
+        seen.update(out=out, study=study, **options)
+        return {"teachers": {}, "comparisons": []}
+
+    monkeypatch.setattr(probe, "run_complexity_probe", fake_run)
+    args = ["study", "complexity-probe", "--quick", "--out", str(tmp_path)]
+    assert main([*args, "--device", "numpy", "--train-device", "meta", "--resume"]) == 0
+    assert seen["study"] == load_probe_study("point-neurons").quick()
+    assert (seen["device"], seen["train_device"], seen["resume"]) == ("numpy", "meta", True)
+    assert seen["progress"] is True
+    assert main(["study", "complexity-probe", "--out", str(tmp_path), "--no-progress"]) == 0
+    assert seen["study"] == load_probe_study("point-neurons") and seen["progress"] is False

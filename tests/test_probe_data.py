@@ -215,3 +215,36 @@ def test_current_synapses_parse_after_a_model_registered_its_unit() -> None:
     inputs = input_block(STATS, 300, seed=1, simulations=range(2))
     spikes, soma = simulate_teacher(teacher, inputs, STATS, device="numpy")
     assert spikes.shape == soma.shape == (2, 300)
+
+
+def test_conductance_synapses_reach_both_conductances() -> None:
+    """A conductance teacher (lif_coba): excitatory spikes add to g_e, inhibitory ones to
+    g_i; stronger inhibition means fewer output spikes, none without excitation."""
+    base = {
+        "name": "coba",
+        "model": "lif_coba",
+        "dt": "0.1 ms",
+        "synapse": "conductance",
+        "target": "g_e",
+        "target_inh": "g_i",
+        "exc_weight": "8 nS",
+        "inh_weight": "0 nS",
+        "soma": "v",
+    }
+    with pytest.raises(InputError, match="needs target_inh"):
+        teacher_from_dict({k: v for k, v in base.items() if k != "target_inh"})
+    inputs = input_block(STATS, 600, seed=2, simulations=range(3))
+    rates = {}
+    for inh in ("0 nS", "40 nS"):
+        spikes, _ = simulate_teacher(
+            teacher_from_dict({**base, "inh_weight": inh}), inputs, STATS, device="numpy"
+        )
+        rates[inh] = int(spikes.sum())
+    silent, _ = simulate_teacher(
+        teacher_from_dict({**base, "exc_weight": "0 nS", "inh_weight": "40 nS"}),
+        inputs,
+        STATS,
+        device="numpy",
+    )
+    assert rates["0 nS"] > rates["40 nS"], rates
+    assert rates["0 nS"] >= 5 and silent.sum() == 0
