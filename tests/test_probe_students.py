@@ -319,3 +319,14 @@ def test_probe_data_names_what_is_wrong() -> None:
     for args, match in cases:
         with pytest.raises(InputError, match=match):
             ProbeData(*args)
+
+
+def test_early_stopping_counts_gains_above_min_delta() -> None:
+    """No AUC gain exceeds min_delta = 1: the first evaluation is kept and the run stops
+    after ``patience`` more; with min_delta = 0 it runs to max_steps (patience 50)."""
+    train, valid, spec, config = _tiny()
+    stopped = fit_student(spec, train, valid, replace(config, min_delta=1.0, patience=2))
+    assert (stopped.best_step, stopped.steps) == (6, 18)
+    assert [row["step"] for row in stopped.history] == [6, 12, 18]
+    full = fit_student(spec, train, valid, replace(config, min_delta=0.0))
+    assert full.steps == config.max_steps
