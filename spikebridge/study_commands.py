@@ -155,8 +155,39 @@ def _complexity_probe(args: argparse.Namespace) -> int:
     return 0
 
 
+def _fit_dnn(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .studies.fit_dnn import FIT_DNN_PRESETS, load_fit_dnn_study, run_fit_dnn_study
+
+    path = Path(args.file) if args.file else FIT_DNN_PRESETS / f"{args.preset}.toml"
+    study = load_fit_dnn_study(path)
+    if args.quick:
+        study = study.quick()
+    results = run_fit_dnn_study(args.out, study, progress=not args.no_progress, resume=args.resume)
+    for dataset, runs in results["classify"].items():
+        if "skipped" in runs:
+            print(f"  {dataset}: skipped")
+            continue
+        for n, run in runs.items():
+            mode = run["training"]["mode"]
+            print(f"  {dataset} N={n} ({mode}): {100 * run['accuracy_by_mode'][mode]:.2f} %")
+    for row in results.get("agreement", []):
+        print(
+            f"  theta {row['theta']:g}: network {100 * row['accuracy_network']:.2f} %, "
+            f"dde {100 * row['accuracy_dde']:.2f} %, agreement {100 * row['agreement']:.2f} %"
+        )
+    if "denoise" in results:
+        print(f"  denoising test MSE {results['denoise']['history'][-1]['test_mse']:.4f}")
+    if "bridge" in results:
+        b = results["bridge"]
+        print(f"  Brian2 bridge: agreement {100 * b['agreement']:.2f} % on {b['samples']} images")
+    print(f"report: {Path(args.out) / 'report.md'}")
+    return 0
+
+
 def add_study_commands(studies: Any) -> None:
-    """Add ``robustness``, ``cost`` and ``information`` to the ``study`` subparsers."""
+    """Add the studies (robustness, cost, information, complexity-probe, fit-dnn) to ``study``."""
     from .sweeps import add_sweep_options
 
     robustness = studies.add_parser(
@@ -265,3 +296,26 @@ def add_study_commands(studies: Any) -> None:
     probe.add_argument("--resume", action="store_true", help="continue the study in --out")
     probe.add_argument("--no-progress", action="store_true", help="no progress lines")
     probe.set_defaults(run=_complexity_probe)
+
+    from .studies.fit_dnn import fit_dnn_preset_names
+
+    fit = studies.add_parser(
+        "fit-dnn",
+        help="a deep network folded in time onto one delay element (Stelzer et al. 2021): "
+        "trained through the delay system, checked against the equivalent network, run in Brian2",
+    )
+    source = fit.add_mutually_exclusive_group()
+    source.add_argument(
+        "--preset",
+        default="fashion",
+        choices=fit_dnn_preset_names(),
+        help="shipped study (default fashion: N 50..400, agreement across theta, denoising)",
+    )
+    source.add_argument("--file", default=None, help="a Fit-DNN study file (TOML)")
+    fit.add_argument(
+        "--quick", action="store_true", help="2,000 / 500 images, N 16 and 32, 2 epochs (CI)"
+    )
+    fit.add_argument("--out", default="reports/fit-dnn", help="output folder")
+    fit.add_argument("--resume", action="store_true", help="continue the study in --out")
+    fit.add_argument("--no-progress", action="store_true", help="no progress lines")
+    fit.set_defaults(run=_fit_dnn)

@@ -239,9 +239,9 @@ def generate_step(model: NeuronModel, program: StepProgram) -> GeneratedStep:
     }
     state_class = _state_class(program.model, program.state_variables)
     namespace: dict[str, Any] = {"_0F": F, "_0torch": torch, "_0State": state_class}
-    step = _compile(source, f"{program.model}_{program.method}_step", namespace)["step"]
+    step = compile_source(source, f"{program.model}_{program.method}_step", namespace)["step"]
     observers = {
-        name: _compile(src, f"{program.model}_{program.method}_observe_{name}", namespace)[
+        name: compile_source(src, f"{program.model}_{program.method}_observe_{name}", namespace)[
             f"observe_{name}"
         ]
         for name, src in observer_sources.items()
@@ -260,7 +260,7 @@ def generate_step(model: NeuronModel, program: StepProgram) -> GeneratedStep:
     )
 
 
-def _compile(source: str, name: str, namespace: dict[str, Any]) -> dict[str, Any]:
+def compile_source(source: str, name: str, namespace: dict[str, Any]) -> dict[str, Any]:
     """Execute generated source in a copy of ``namespace``; its source shows in tracebacks."""
     filename = f"<spikebridge:{name}>"
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
