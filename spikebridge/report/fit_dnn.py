@@ -46,7 +46,16 @@ def _accuracy_vs_nodes(trained: dict[str, Any]) -> Any:
         kind="line", marker="o", height=3.2, aspect=1.2,
     )  # fmt: skip
     grid.set(xscale="log")
+    for ax in grid.axes.flat:
+        _log_ticks(ax, sorted({r["N"] for r in rows}))
     return grid.figure
+
+
+def _log_ticks(ax: Any, values: list[float]) -> None:
+    """Ticks at the measured values only (matplotlib's minor log labels overlap)."""
+    ax.minorticks_off()
+    ax.set_xticks(values)
+    ax.set_xticklabels([f"{v:g}" for v in values])
 
 
 def _by_epoch(trained: dict[str, Any]) -> Any:
@@ -75,6 +84,7 @@ def _agreement(rows: list[dict[str, Any]]) -> Any:
     ax.plot(frame["theta"], 100 * frame["accuracy_network"], "s--", label="accuracy, network")
     ax.plot(frame["theta"], 100 * frame["accuracy_dde"], "^--", label="accuracy, dde")
     ax.set_xscale("log")
+    _log_ticks(ax, list(frame["theta"]))
     ax.set_xlabel("node separation theta (element time units)")
     ax.set_ylabel("%")
     ax.set_title("network-trained weights in the delay system")
